@@ -15,9 +15,9 @@ function readInt(name: string): number | undefined {
 const seed = readInt('FC_SEED') ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const numRuns = readInt('FC_NUM_RUNS');
 fc.configureGlobal({ seed, ...(numRuns === undefined ? {} : { numRuns }) });
-{
-  console.log(`[fast-check] FC_SEED=${seed}${numRuns === undefined ? '' : ` FC_NUM_RUNS=${numRuns}`} (replay with FC_SEED=${seed})`);
-}
+console.log(
+  `[fast-check] FC_SEED=${seed}${numRuns === undefined ? '' : ` FC_NUM_RUNS=${numRuns}`} (replay with FC_SEED=${seed})`,
+);
 
 // Every test must assert something.
 beforeEach(() => {

@@ -6,7 +6,9 @@ import { defineConfig, type ViteUserConfig } from 'vitest/config';
 const setupFile = fileURLToPath(new URL('./vitest.setup.ts', import.meta.url));
 const conditions = ['@fairclip/source', 'import', 'module', 'node', 'default'];
 
-export function sharedVitestConfig(overrides: { testTimeout?: number; include?: string[]; benchInclude?: string[] } = {}): ViteUserConfig {
+export function sharedVitestConfig(
+  overrides: { testTimeout?: number; include?: string[]; benchInclude?: string[] } = {},
+): ViteUserConfig {
   return defineConfig({
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: ['@fairclip/source'] } },

@@ -21,7 +21,9 @@ for (const dir of dirs) {
   passed += p;
   failed += f;
   skipped += s;
-  rows.push(`  ${dir.padEnd(32)} ${String(p).padStart(5)} passed ${String(f).padStart(4)} failed ${String(s).padStart(4)} skipped`);
+  rows.push(
+    `  ${dir.padEnd(32)} ${String(p).padStart(5)} passed ${String(f).padStart(4)} failed ${String(s).padStart(4)} skipped`,
+  );
 }
 console.log('\nTest summary by package:');
 console.log(rows.join('\n'));

@@ -12,6 +12,7 @@ echo "test: FC_SEED=$FC_SEED${FC_NUM_RUNS:+ FC_NUM_RUNS=$FC_NUM_RUNS} REQUIRE_WE
 rm -rf packages/*/.test-results examples/*/.test-results test-fixtures/.test-results
 
 status=0
+node scripts/check-boundaries.mjs || status=1
 pnpm exec biome ci . || status=1
 pnpm exec turbo run typecheck test --concurrency=2 --continue --output-logs=full || status=1
 node scripts/test-summary.mjs || status=1

@@ -14,7 +14,8 @@ export const dataDir: string = join(fixturesRoot, 'data');
 /** Absolute path of a committed fixture file; throws with the path when it is missing. */
 export function fixturePath(relative: string): string {
   const p = join(dataDir, relative);
-  if (!existsSync(p)) throw new Error(`fixture not found: ${p} (regenerate with the scripts in test-fixtures/generators)`);
+  if (!existsSync(p))
+    throw new Error(`fixture not found: ${p} (regenerate with the scripts in test-fixtures/generators)`);
   return p;
 }
 

@@ -1,1 +1,28 @@
-export {};
+export type {
+  DatasetKind,
+  DistanceConfig,
+  DistanceLoss,
+  FairnessConfig,
+  GroupSource,
+  Mode,
+  Normalisation,
+  Selection,
+  Similarity,
+  Trainable,
+  TrainConfig,
+} from './config.ts';
+export {
+  applyOverrides,
+  ConfigError,
+  canonicalJson,
+  DATASET_ATTRIBUTES,
+  parseOverride,
+  validateConfig,
+} from './config.ts';
+export type { AttributeGroups, GroupDistance } from './losses.ts';
+export { fairnessPenalty, normaliseScores, similarityScores, sumNormalise } from './losses.ts';
+export type { AdamOptions, LarsOptions, OptimizerState, ParamGroup } from './optim.ts';
+export { Adam, Lars, warmupCosineLr } from './optim.ts';
+export { mergeDeep, PRESET_NAMES, presetObject, resolveConfig } from './presets.ts';
+export type { ProgressOptions } from './progress.ts';
+export { Progress } from './progress.ts';

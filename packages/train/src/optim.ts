@@ -1,0 +1,253 @@
+// Optimisers with PyTorch semantics, on tfjs variables.
+//  - Adam: torch.optim.Adam (L2 weight decay added to the gradient, not AdamW), constant learning rate.
+//  - LARS: the MAE linear-probe LARS (facebookresearch/mae util/lars.py semantics) with the warm-up +
+//    half-cosine learning-rate schedule of its adjust_learning_rate.
+import * as tf from '@tensorflow/tfjs-core';
+
+/** One parameter group: the variables it owns and its hyperparameters. */
+export interface ParamGroup {
+  readonly name: string;
+  readonly params: readonly tf.Variable[];
+  /** Multiplies the optimiser's learning rate for this group (default 1). */
+  readonly lrScale?: number;
+}
+
+export interface AdamOptions {
+  lr: number;
+  betas?: readonly [number, number];
+  eps?: number;
+  /** L2 penalty added to the gradient (torch.optim.Adam's weight_decay). */
+  weightDecay?: number;
+}
+
+/** Serializable optimiser state (moment buffers by variable name + step count). */
+export interface OptimizerState {
+  readonly kind: 'adam' | 'lars';
+  readonly step: number;
+  readonly buffers: Record<string, { shape: number[]; data: Float32Array }>;
+}
+
+function checkPositive(name: string, v: number, allowZero = false): void {
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new RangeError(
+      `optimizer: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} finite number, got ${v}`,
+    );
+  }
+}
+
+/** torch.optim.Adam. */
+export class Adam {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  private readonly groups: readonly ParamGroup[];
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  private t = 0;
+
+  constructor(groups: readonly ParamGroup[], opts: AdamOptions) {
+    const [b1, b2] = opts.betas ?? [0.9, 0.999];
+    checkPositive('lr', opts.lr, true);
+    if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1))
+      throw new RangeError(`optimizer: betas must be in [0, 1), got [${b1}, ${b2}]`);
+    this.lr = opts.lr;
+    this.beta1 = b1;
+    this.beta2 = b2;
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0;
+    checkPositive('eps', this.eps, true);
+    checkPositive('weightDecay', this.weightDecay, true);
+    this.groups = groups;
+    const seen = new Set<string>();
+    for (const g of groups)
+      for (const p of g.params) {
+        if (seen.has(p.name))
+          throw new Error(`optimizer: variable "${p.name}" appears in more than one parameter group`);
+        seen.add(p.name);
+      }
+  }
+
+  get step(): number {
+    return this.t;
+  }
+
+  /** Applies one update with the given gradients (by variable name). Variables without a gradient are skipped. */
+  applyGradients(grads: Record<string, tf.Tensor>): void {
+    this.t += 1;
+    const t = this.t;
+    const bc1 = 1 - this.beta1 ** t;
+    const bc2 = 1 - this.beta2 ** t;
+    for (const group of this.groups) {
+      const lr = this.lr * (group.lrScale ?? 1);
+      for (const p of group.params) {
+        const g0 = grads[p.name];
+        if (!g0) continue;
+        tf.tidy(() => {
+          const g = this.weightDecay !== 0 ? tf.add(g0, tf.mul(p, this.weightDecay)) : g0;
+          let m = this.m.get(p.name);
+          let v = this.v.get(p.name);
+          if (!m) {
+            m = tf.variable(tf.zerosLike(p), false);
+            v = tf.variable(tf.zerosLike(p), false);
+            this.m.set(p.name, m);
+            this.v.set(p.name, v);
+          }
+          const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
+          const vNew = tf.add(tf.mul(v!, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+          m.assign(mNew);
+          v!.assign(vNew);
+          // PyTorch: denom = sqrt(v) / sqrt(bc2) + eps; p -= (lr / bc1) * m / denom
+          const denom = tf.add(tf.div(tf.sqrt(vNew), Math.sqrt(bc2)), this.eps);
+          p.assign(tf.sub(p, tf.mul(tf.div(mNew, denom), lr / bc1)));
+        });
+      }
+    }
+  }
+
+  async state(): Promise<OptimizerState> {
+    const buffers: OptimizerState['buffers'] = {};
+    for (const [k, m] of this.m) buffers[`${k}/m`] = { shape: m.shape.slice(), data: (await m.data()) as Float32Array };
+    for (const [k, v] of this.v) buffers[`${k}/v`] = { shape: v.shape.slice(), data: (await v.data()) as Float32Array };
+    return { kind: 'adam', step: this.t, buffers };
+  }
+
+  loadState(state: OptimizerState): void {
+    if (state.kind !== 'adam') throw new Error(`optimizer: cannot load a ${state.kind} state into Adam`);
+    this.disposeBuffers();
+    this.t = state.step;
+    for (const group of this.groups)
+      for (const p of group.params) {
+        const m = state.buffers[`${p.name}/m`];
+        const v = state.buffers[`${p.name}/v`];
+        if (!m || !v) continue;
+        this.m.set(p.name, tf.variable(tf.tensor(m.data, m.shape), false));
+        this.v.set(p.name, tf.variable(tf.tensor(v.data, v.shape), false));
+      }
+  }
+
+  private disposeBuffers(): void {
+    for (const m of this.m.values()) m.dispose();
+    for (const v of this.v.values()) v.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+
+  dispose(): void {
+    this.disposeBuffers();
+  }
+}
+
+export interface LarsOptions {
+  lr: number;
+  weightDecay?: number;
+  momentum?: number;
+  trustCoefficient?: number;
+}
+
+/**
+ * LARS as in MAE's linear probing: for parameters with more than one dimension the gradient gets the weight decay
+ * and is rescaled by trust_coefficient * ||p|| / ||dp|| (1 where either norm is 0); then heavy-ball momentum.
+ * The learning rate is set per step with {@link Lars.setLr} (see {@link warmupCosineLr}).
+ */
+export class Lars {
+  lr: number;
+  readonly weightDecay: number;
+  readonly momentum: number;
+  readonly trustCoefficient: number;
+  private readonly groups: readonly ParamGroup[];
+  private readonly mu = new Map<string, tf.Variable>();
+  private t = 0;
+
+  constructor(groups: readonly ParamGroup[], opts: LarsOptions) {
+    this.lr = opts.lr;
+    this.weightDecay = opts.weightDecay ?? 0;
+    this.momentum = opts.momentum ?? 0.9;
+    this.trustCoefficient = opts.trustCoefficient ?? 0.001;
+    checkPositive('lr', this.lr, true);
+    checkPositive('weightDecay', this.weightDecay, true);
+    this.groups = groups;
+  }
+
+  get step(): number {
+    return this.t;
+  }
+
+  setLr(lr: number): void {
+    checkPositive('lr', lr, true);
+    this.lr = lr;
+  }
+
+  applyGradients(grads: Record<string, tf.Tensor>): void {
+    this.t += 1;
+    for (const group of this.groups) {
+      const lr = this.lr * (group.lrScale ?? 1);
+      for (const p of group.params) {
+        const g0 = grads[p.name];
+        if (!g0) continue;
+        tf.tidy(() => {
+          let dp: tf.Tensor = g0;
+          if (p.rank > 1) {
+            dp = tf.add(dp, tf.mul(p, this.weightDecay));
+            const pn = tf.norm(p);
+            const un = tf.norm(dp);
+            const one = tf.onesLike(pn);
+            const q = tf.where(
+              tf.greater(pn, 0),
+              tf.where(tf.greater(un, 0), tf.div(tf.mul(pn, this.trustCoefficient), un), one),
+              one,
+            );
+            dp = tf.mul(dp, q);
+          }
+          let mu = this.mu.get(p.name);
+          if (!mu) {
+            mu = tf.variable(tf.zerosLike(p), false);
+            this.mu.set(p.name, mu);
+          }
+          const muNew = tf.add(tf.mul(mu, this.momentum), dp);
+          mu.assign(muNew);
+          p.assign(tf.sub(p, tf.mul(muNew, lr)));
+        });
+      }
+    }
+  }
+
+  async state(): Promise<OptimizerState> {
+    const buffers: OptimizerState['buffers'] = {};
+    for (const [k, m] of this.mu)
+      buffers[`${k}/mu`] = { shape: m.shape.slice(), data: (await m.data()) as Float32Array };
+    return { kind: 'lars', step: this.t, buffers };
+  }
+
+  loadState(state: OptimizerState): void {
+    if (state.kind !== 'lars') throw new Error(`optimizer: cannot load a ${state.kind} state into LARS`);
+    this.dispose();
+    this.t = state.step;
+    for (const group of this.groups)
+      for (const p of group.params) {
+        const mu = state.buffers[`${p.name}/mu`];
+        if (mu) this.mu.set(p.name, tf.variable(tf.tensor(mu.data, mu.shape), false));
+      }
+  }
+
+  dispose(): void {
+    for (const m of this.mu.values()) m.dispose();
+    this.mu.clear();
+  }
+}
+
+/**
+ * MAE's adjust_learning_rate: linear warm-up for `warmupEpochs`, then half-cosine decay to `minLr`.
+ * `epoch` is fractional (iteration / iterations-per-epoch + epoch), as MAE calls it once per iteration.
+ */
+export function warmupCosineLr(
+  epoch: number,
+  opts: { lr: number; minLr?: number; warmupEpochs: number; epochs: number },
+): number {
+  const minLr = opts.minLr ?? 0;
+  if (epoch < opts.warmupEpochs) return (opts.lr * epoch) / opts.warmupEpochs;
+  const span = opts.epochs - opts.warmupEpochs;
+  if (span <= 0) return opts.lr;
+  return minLr + (opts.lr - minLr) * 0.5 * (1 + Math.cos((Math.PI * (epoch - opts.warmupEpochs)) / span));
+}
