@@ -19,6 +19,8 @@ export {
   parseOverride,
   validateConfig,
 } from './config.ts';
+export type { LinearProbeHeadOptions, LinearProbeTrainOptions } from './linear-probe.ts';
+export { bceWithLogits, LinearProbeHead, trainLinearProbe } from './linear-probe.ts';
 export type { AttributeGroups, GroupDistance } from './losses.ts';
 export { fairnessPenalty, normaliseScores, similarityScores, sumNormalise } from './losses.ts';
 export type { AdamOptions, LarsOptions, OptimizerState, ParamGroup } from './optim.ts';

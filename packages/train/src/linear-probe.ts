@@ -1,0 +1,188 @@
+// Linear probing as the official mae/main_linprobe.py: a frozen encoder's features → BatchNorm1d(affine=False,
+// eps=1e-6) → Linear(d, 2); loss BCEWithLogits(output[:, 1], y); score sigmoid(output[:, 1]); LARS with
+// lr = blr · batch / 256 and a per-iteration warm-up + half-cosine schedule (fairclip.md §4.3).
+import * as tf from '@tensorflow/tfjs-core';
+import { Lars, warmupCosineLr } from './optim.ts';
+
+export interface LinearProbeHeadOptions {
+  /** Initial Linear weight, PyTorch layout [2][d]; default: truncated normal (std 0.01) from `random`. */
+  initWeight?: number[][];
+  /** Uniform [0, 1) generator for the default initialisation. */
+  random?: () => number;
+  eps?: number;
+  momentum?: number;
+}
+
+let headCounter = 0;
+
+/** Truncated normal in [-2σ, 2σ] by rejection (timm's trunc_normal_ with a=-2σ, b=2σ as MAE uses it). */
+function truncNormal(random: () => number, std: number): number {
+  for (;;) {
+    const u = Math.max(random(), Number.MIN_VALUE);
+    const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+    if (Math.abs(z) <= 2) return z * std;
+  }
+}
+
+export class LinearProbeHead {
+  readonly dim: number;
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly eps: number;
+  readonly momentum: number;
+  runningMean: Float64Array;
+  runningVar: Float64Array;
+
+  constructor(dim: number, opts: LinearProbeHeadOptions = {}) {
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new RangeError(`LinearProbeHead: feature dimension must be a positive integer, got ${dim}`);
+    this.dim = dim;
+    this.eps = opts.eps ?? 1e-6;
+    this.momentum = opts.momentum ?? 0.1;
+    let w: number[][];
+    if (opts.initWeight) {
+      if (opts.initWeight.length !== 2 || opts.initWeight.some((r) => r.length !== dim))
+        throw new Error(`LinearProbeHead: initWeight must be 2×${dim}`);
+      w = opts.initWeight;
+    } else {
+      const random = opts.random;
+      if (!random) throw new Error('LinearProbeHead: pass initWeight or a seeded `random` generator');
+      w = [0, 1].map(() => Array.from({ length: dim }, () => truncNormal(random, 0.01)));
+    }
+    const id = headCounter++;
+    // Layout [d, 2] for x·W; the PyTorch [2, d] weight is its transpose.
+    this.weight = tf.variable(tf.transpose(tf.tensor2d(w)), true, `linear_probe_${id}.weight`);
+    this.bias = tf.variable(tf.zeros([2]), true, `linear_probe_${id}.bias`);
+    this.runningMean = new Float64Array(dim);
+    this.runningVar = new Float64Array(dim).fill(1);
+  }
+
+  /** Logits [B, 2]. In training mode BatchNorm uses batch statistics (call {@link updateRunningStats} after). */
+  forward(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    return tf.tidy(() => {
+      let xn: tf.Tensor2D;
+      if (training) {
+        const { mean, variance } = tf.moments(x, 0);
+        xn = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.eps))) as tf.Tensor2D;
+      } else {
+        const mean = tf.tensor1d(Float32Array.from(this.runningMean));
+        const variance = tf.tensor1d(Float32Array.from(this.runningVar));
+        xn = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.eps))) as tf.Tensor2D;
+      }
+      return tf.add(tf.matMul(xn, this.weight), this.bias) as tf.Tensor2D;
+    });
+  }
+
+  /** PyTorch BatchNorm1d running statistics: biased mean, unbiased variance, momentum 0.1. */
+  updateRunningStats(batch: Float32Array, rows: number): void {
+    const d = this.dim;
+    for (let j = 0; j < d; j++) {
+      let s = 0;
+      for (let i = 0; i < rows; i++) s += batch[i * d + j]!;
+      const mean = s / rows;
+      let ss = 0;
+      for (let i = 0; i < rows; i++) ss += (batch[i * d + j]! - mean) ** 2;
+      const unbiased = rows > 1 ? ss / (rows - 1) : ss;
+      this.runningMean[j] = (1 - this.momentum) * this.runningMean[j]! + this.momentum * mean;
+      this.runningVar[j] = (1 - this.momentum) * this.runningVar[j]! + this.momentum * unbiased;
+    }
+  }
+
+  /** Scores sigmoid(output[:, 1]) in eval mode. */
+  async scores(features: Float32Array, rows: number): Promise<Float32Array> {
+    const logits = tf.tidy(() =>
+      tf.sigmoid(tf.slice(this.forward(tf.tensor2d(features, [rows, this.dim]), false), [0, 1], [rows, 1])),
+    );
+    const out = (await logits.data()) as Float32Array;
+    logits.dispose();
+    return Float32Array.from(out);
+  }
+
+  dispose(): void {
+    this.weight.dispose();
+    this.bias.dispose();
+  }
+}
+
+/** BCEWithLogits(mean) of z against y, numerically stable. */
+export function bceWithLogits(z: tf.Tensor1D, y: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(
+    () => tf.mean(tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))))) as tf.Scalar,
+  );
+}
+
+export interface LinearProbeTrainOptions {
+  epochs: number;
+  batchSize: number;
+  blr: number;
+  minLr?: number;
+  warmupEpochs: number;
+  weightDecay?: number;
+  /** Batch order for each epoch (indices); default: 0..n-1 in order. MAE shuffles with a seeded sampler. */
+  order?: (epoch: number) => ArrayLike<number>;
+  /** MAE's training loader drops the last partial batch (default true). */
+  dropLast?: boolean;
+  onStep?: (info: { epoch: number; step: number; loss: number; lr: number }) => void;
+  /** Called after each epoch (e.g. to evaluate every `evalEvery` epochs). */
+  onEpoch?: (epoch: number) => Promise<void> | void;
+}
+
+/** Trains the head on fixed features [n, d] with binary labels. Returns the per-step losses. */
+export async function trainLinearProbe(
+  head: LinearProbeHead,
+  features: Float32Array,
+  labels: ArrayLike<number>,
+  opts: LinearProbeTrainOptions,
+): Promise<number[]> {
+  const d = head.dim;
+  const n = labels.length;
+  if (features.length !== n * d)
+    throw new Error(`trainLinearProbe: features hold ${features.length} values, expected ${n}×${d}`);
+  const lr = (opts.blr * opts.batchSize) / 256;
+  const optimizer = new Lars([{ name: 'head', params: [head.weight, head.bias] }], {
+    lr,
+    weightDecay: opts.weightDecay ?? 0,
+  });
+  const dropLast = opts.dropLast ?? true;
+  const itersPerEpoch = dropLast ? Math.floor(n / opts.batchSize) : Math.ceil(n / opts.batchSize);
+  if (itersPerEpoch === 0)
+    throw new Error(`trainLinearProbe: ${n} samples is fewer than one batch of ${opts.batchSize} with dropLast`);
+  const losses: number[] = [];
+  const xb = new Float32Array(opts.batchSize * d);
+  const yb = new Float32Array(opts.batchSize);
+  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    const order = opts.order ? opts.order(epoch) : Array.from({ length: n }, (_, i) => i);
+    for (let it = 0; it < itersPerEpoch; it++) {
+      const stepLr = warmupCosineLr(it / itersPerEpoch + epoch, {
+        lr,
+        minLr: opts.minLr ?? 0,
+        warmupEpochs: opts.warmupEpochs,
+        epochs: opts.epochs,
+      });
+      optimizer.setLr(stepLr);
+      const start = it * opts.batchSize;
+      const rows = Math.min(opts.batchSize, n - start);
+      for (let r = 0; r < rows; r++) {
+        const idx = order[start + r]!;
+        xb.set(features.subarray(idx * d, idx * d + d), r * d);
+        yb[r] = labels[idx]!;
+      }
+      const batch = xb.subarray(0, rows * d);
+      const x = tf.tensor2d(batch, [rows, d]);
+      const y = tf.tensor1d(yb.subarray(0, rows));
+      const { value, grads } = tf.variableGrads(() => {
+        const out = head.forward(x, true);
+        return bceWithLogits(tf.reshape(tf.slice(out, [0, 1], [rows, 1]), [rows]) as tf.Tensor1D, y);
+      }, [head.weight, head.bias]);
+      optimizer.applyGradients(grads);
+      head.updateRunningStats(batch, rows);
+      const loss = (await value.data())[0]!;
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+      losses.push(loss);
+      opts.onStep?.({ epoch, step: losses.length, loss, lr: stepLr });
+    }
+    await opts.onEpoch?.(epoch);
+  }
+  optimizer.dispose();
+  return losses;
+}

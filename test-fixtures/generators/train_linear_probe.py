@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Reference run of the official linear-probe head (FairCLIP mae/main_linprobe.py semantics) with Debian's torch.
+
+Head: BatchNorm1d(d, affine=False, eps=1e-6) + Linear(d, 2), loss BCEWithLogits(output[:, 1], y), LARS (MAE's
+util/lars.py, re-typed) over the head's parameters, lr = blr * batch / 256 with MAE's per-iteration warm-up +
+half-cosine schedule. Fixed initial weights, fixed batch order (no shuffling, no augmentation) so that the run is
+deterministic. Records the loss of every step, the final parameters and BatchNorm running statistics, and the
+eval-mode scores sigmoid(output[:, 1]) on all samples.
+
+Run: /usr/bin/python3 test-fixtures/generators/train_linear_probe.py
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+
+SEED = 777
+OUT = os.path.join(os.path.dirname(__file__), '..', 'data', 'train', 'linear_probe.json')
+
+
+class LARS(torch.optim.Optimizer):
+    def __init__(self, params, lr=0, weight_decay=0, momentum=0.9, trust_coefficient=0.001):
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, trust_coefficient=trust_coefficient))
+
+    @torch.no_grad()
+    def step(self):
+        for g in self.param_groups:
+            for p in g['params']:
+                dp = p.grad
+                if dp is None:
+                    continue
+                if p.ndim > 1:
+                    dp = dp.add(p, alpha=g['weight_decay'])
+                    pn, un = torch.norm(p), torch.norm(dp)
+                    one = torch.ones_like(pn)
+                    q = torch.where(pn > 0., torch.where(un > 0, (g['trust_coefficient'] * pn / un), one), one)
+                    dp = dp.mul(q)
+                st = self.state[p]
+                if 'mu' not in st:
+                    st['mu'] = torch.zeros_like(p)
+                mu = st['mu']
+                mu.mul_(g['momentum']).add_(dp)
+                p.add_(mu, alpha=-g['lr'])
+
+
+def lr_at(epoch, lr, min_lr, warmup, epochs):
+    if epoch < warmup:
+        return lr * epoch / warmup
+    return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * (epoch - warmup) / (epochs - warmup)))
+
+
+def main():
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    n, d, bs, epochs, warmup, blr, wd = 64, 8, 16, 4, 1, 0.1, 0.0
+    y = (rng.random(n) < 0.5).astype(np.float32)
+    x = (rng.standard_normal((n, d)) * 2 + 1 + y[:, None] * np.linspace(-1, 1, d)).astype(np.float32)
+    lr = blr * bs / 256
+    bn = torch.nn.BatchNorm1d(d, affine=False, eps=1e-6)
+    lin = torch.nn.Linear(d, 2)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor((rng.standard_normal((2, d)) * 0.01).astype(np.float32)))
+        lin.bias.zero_()
+    w0 = lin.weight.detach().numpy().astype(float).tolist()
+    head = torch.nn.Sequential(bn, lin)
+    opt = LARS(head.parameters(), lr=lr, weight_decay=wd)
+    crit = torch.nn.BCEWithLogitsLoss()
+    losses, lrs = [], []
+    iters = n // bs
+    head.train()
+    for ep in range(epochs):
+        for it in range(iters):
+            cur = lr_at(it / iters + ep, lr, 0.0, warmup, epochs)
+            for g in opt.param_groups:
+                g['lr'] = cur
+            xb = torch.tensor(x[it * bs:(it + 1) * bs])
+            yb = torch.tensor(y[it * bs:(it + 1) * bs])
+            out = head(xb)
+            loss = crit(out[:, 1], yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss))
+            lrs.append(cur)
+    head.eval()
+    with torch.no_grad():
+        scores = torch.sigmoid(head(torch.tensor(x))[:, 1]).numpy().astype(float).tolist()
+    out = {
+        'generator': 'test-fixtures/generators/train_linear_probe.py',
+        'versions': {'python': sys.version.split()[0], 'torch': torch.__version__, 'numpy': np.__version__},
+        'seed': SEED,
+        'settings': {'n': n, 'd': d, 'batch_size': bs, 'epochs': epochs, 'warmup_epochs': warmup, 'blr': blr, 'lr': lr, 'weight_decay': wd, 'bn_eps': 1e-6, 'bn_momentum': 0.1},
+        'x': x.astype(float).tolist(), 'y': y.astype(int).tolist(), 'init_weight': w0, 'init_bias': [0.0, 0.0],
+        'losses': losses, 'lrs': lrs,
+        'final_weight': lin.weight.detach().numpy().astype(float).tolist(), 'final_bias': lin.bias.detach().numpy().astype(float).tolist(),
+        'running_mean': bn.running_mean.numpy().astype(float).tolist(), 'running_var': bn.running_var.numpy().astype(float).tolist(),
+        'eval_scores': scores,
+    }
+    with open(OUT, 'w') as f:
+        json.dump(out, f)
+    print('wrote', OUT)
+
+
+if __name__ == '__main__':
+    main()
