@@ -25,6 +25,8 @@ export type { AttributeGroups, GroupDistance } from './losses.ts';
 export { fairnessPenalty, normaliseScores, similarityScores, sumNormalise } from './losses.ts';
 export type { AdamOptions, LarsOptions, OptimizerState, ParamGroup } from './optim.ts';
 export { Adam, Lars, warmupCosineLr } from './optim.ts';
+export type { AttributeEval, EpochRecord, SplitEval } from './outputs.ts';
+export { configHash, joinCsv, markdownSummary, officialCsvHeader, officialCsvRow } from './outputs.ts';
 export { mergeDeep, PRESET_NAMES, presetObject, resolveConfig } from './presets.ts';
 export type { ProgressOptions } from './progress.ts';
 export { Progress } from './progress.ts';
