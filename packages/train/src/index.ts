@@ -1,3 +1,5 @@
+export type { BackendChoice, RunArgs } from './cli-args.ts';
+export { CliError, COMMON_HELP, checkPath, parseRunArgs } from './cli-args.ts';
 export type {
   DatasetKind,
   DistanceConfig,
