@@ -1,0 +1,143 @@
+/**
+ * geomloss's symmetric, ε-annealed Sinkhorn loop, written ONCE against a soft-min seam. The float64 CPU core
+ * (softmin-f64.ts) and the tfjs tensor path (tensor-solver.ts) both run this function.
+ *
+ * Notation (four dual potentials, as in geomloss 0.2.6's `sinkhorn_loop`):
+ *   fBA on x and gAB on y  — OT(α, β)  (geomloss b_x, a_y)
+ *   fAA on x               — OT(α, α)  (geomloss a_x), only when debiasing
+ *   gBB on y               — OT(β, β)  (geomloss b_y), only when debiasing
+ * and the soft-min over the cost C_k of a pair kind k ∈ {xx, yy, xy, yx} (rows first):
+ *   softmin_k(ε, pot)_i = −ε · log Σ_j w_j · exp((pot_j − C_k(i, j)) / ε)
+ * where w is the measure on the columns of C_k (α for xx and yx, β for yy and xy). With unbalanced transport
+ * (reach ρ) every update is damped by λ = 1 / (1 + ε/ρ).
+ */
+
+export type PairKind = 'xx' | 'yy' | 'xy' | 'yx';
+
+/** What the loop needs from a backend. V is the potential type (Float64Array, tf.Tensor, ...). */
+export interface SoftminSeam<V> {
+  /**
+   * λ · softmin_k(ε, pot), computed as λ·(−ε)·logsumexp_j(log w_j + pot_j/ε − C_k(i, j)/ε); without `pot`, the
+   * potential is taken as 0 (geomloss's initialisation).
+   */
+  softmin(kind: PairKind, eps: number, damping: number, pot?: V): V;
+  /** ½(a + b). */
+  average(a: V, b: V): V;
+  /**
+   * Fixed-point residual of an update on the rows of C_k: Σ_i r_i · |exp((old_i − updated_i)/ε) − 1| with r the
+   * row measure. For balanced problems this is the L1 marginal violation of the plan built from (old, column
+   * potential). Needed only for the convergence loop; seams that cannot read values synchronously omit it.
+   */
+  residual?(kind: PairKind, old: V, updated: V, eps: number): number;
+  /** Frees a potential that is no longer used (tensors); no-op for arrays. */
+  release?(v: V): void;
+}
+
+export interface DualPotentials<V> {
+  fBA: V;
+  gAB: V;
+  fAA?: V;
+  gBB?: V;
+}
+
+export interface LoopOptions {
+  debias: boolean;
+  /** ρ = reach^p for unbalanced transport; undefined for balanced. */
+  rho?: number | undefined;
+  /**
+   * After the schedule, keep iterating at the last ε until the residual is <= tol (needs seam.residual), at most
+   * maxIter extra symmetric updates. Omit for geomloss's exact behaviour (no extra iterations).
+   */
+  converge?: { tol: number; maxIter: number } | undefined;
+}
+
+export interface LoopResult<V> {
+  /** Potentials after the loop (before the final extrapolation step). */
+  potentials: DualPotentials<V>;
+  /** Symmetric updates run: the schedule length plus extra convergence iterations. */
+  iterations: number;
+  /** Extra iterations run at the last ε (0 without `converge`). */
+  extraIterations: number;
+  /** Last measured residual (NaN when never measured). */
+  residual: number;
+  /** true when `converge` was given and the residual reached tol; undefined without `converge`. */
+  converged: boolean | undefined;
+}
+
+/** geomloss's damping factor λ = 1/(1 + ε/ρ) (1 when balanced). */
+export function damping(eps: number, rho: number | undefined): number {
+  return rho === undefined ? 1 : 1 / (1 + eps / rho);
+}
+
+/** Runs the ε-annealed symmetric loop (geomloss `sinkhorn_loop` without its multiscale jumps). */
+export function symmetricSinkhornLoop<V>(seam: SoftminSeam<V>, epsList: readonly number[], opts: LoopOptions): LoopResult<V> {
+  const { debias, rho } = opts;
+  const release = (v: V | undefined) => {
+    if (v !== undefined) seam.release?.(v);
+  };
+  let eps = epsList[0]!;
+  const lam = damping(eps, rho);
+  let fAA = debias ? seam.softmin('xx', eps, lam) : undefined;
+  let gBB = debias ? seam.softmin('yy', eps, lam) : undefined;
+  let gAB = seam.softmin('yx', eps, lam);
+  let fBA = seam.softmin('xy', eps, lam);
+
+  const step = (e: number, measure: boolean): number => {
+    const l = damping(e, rho);
+    const ftAA = fAA !== undefined ? seam.softmin('xx', e, l, fAA) : undefined;
+    const gtBB = gBB !== undefined ? seam.softmin('yy', e, l, gBB) : undefined;
+    const gtAB = seam.softmin('yx', e, l, fBA); // OT(α,β) wrt. g, from f
+    const ftBA = seam.softmin('xy', e, l, gAB); // OT(α,β) wrt. f, from g
+    let res = Number.NaN;
+    if (measure && seam.residual) {
+      res = Math.max(seam.residual('xy', fBA, ftBA, e), seam.residual('yx', gAB, gtAB, e));
+      if (ftAA !== undefined && fAA !== undefined) res = Math.max(res, seam.residual('xx', fAA, ftAA, e));
+      if (gtBB !== undefined && gBB !== undefined) res = Math.max(res, seam.residual('yy', gBB, gtBB, e));
+    }
+    if (fAA !== undefined && ftAA !== undefined) {
+      const next = seam.average(fAA, ftAA);
+      release(fAA);
+      release(ftAA);
+      fAA = next;
+    }
+    if (gBB !== undefined && gtBB !== undefined) {
+      const next = seam.average(gBB, gtBB);
+      release(gBB);
+      release(gtBB);
+      gBB = next;
+    }
+    const nextG = seam.average(gAB, gtAB);
+    const nextF = seam.average(fBA, ftBA);
+    release(gAB);
+    release(gtAB);
+    release(fBA);
+    release(ftBA);
+    gAB = nextG;
+    fBA = nextF;
+    return res;
+  };
+
+  for (const e of epsList) {
+    eps = e;
+    step(e, false);
+  }
+  let extra = 0;
+  let residual = Number.NaN;
+  let converged: boolean | undefined;
+  if (opts.converge && seam.residual) {
+    const { tol, maxIter } = opts.converge;
+    converged = false;
+    while (extra < maxIter) {
+      residual = step(eps, true);
+      extra++;
+      if (residual <= tol) {
+        converged = true;
+        break;
+      }
+    }
+  }
+  const potentials: DualPotentials<V> = { fBA, gAB };
+  if (fAA !== undefined) potentials.fAA = fAA;
+  if (gBB !== undefined) potentials.gBB = gBB;
+  return { potentials, iterations: epsList.length + extra, extraIterations: extra, residual, converged };
+}

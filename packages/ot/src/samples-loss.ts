@@ -1,0 +1,381 @@
+/**
+ * Point-cloud losses with geomloss 0.2.6 semantics (`SamplesLoss`), float64 on the CPU:
+ *
+ *  - 'sinkhorn': ε = blur^p, cost C(x, y) = |x − y|^p / p, the ε-scaling schedule of schedule.ts, symmetric averaged
+ *    updates with the self-terms in the same loop, one final (non-averaged) extrapolation step whose derivative is
+ *    the envelope gradient. Value: debiased S = OT(α,β) − ½OT(α,α) − ½OT(β,β) = ⟨α, f_ba − f_aa⟩ + ⟨β, g_ab − g_bb⟩,
+ *    or OT(α,β) = ⟨α, f_ba⟩ + ⟨β, g_ab⟩ with debias false; unbalanced (reach ρ^(1/p)) with damping 1/(1+ε/ρ) and
+ *    geomloss's exponentiated-potential formulas.
+ *  - 'energy' | 'gaussian' | 'laplacian': kernel (MMD) losses ½‖α − β‖²_k with k = −|x − y|, exp(−|x − y|²/2σ²),
+ *    exp(−|x − y|/σ), σ = blur.
+ *
+ * Solver choice for 'sinkhorn' (reported in the result as `solver`):
+ *  - 'sinkhorn' + geomlossCompatible: exactly geomloss's fixed schedule, no stopping criterion.
+ *  - 'sinkhorn': the same schedule, then extra symmetric updates at the final ε until the marginal residual
+ *    is <= tol (or maxIter extra updates; `converged` says which).
+ *  - 'exact-1d': the exact sorted-quantile OT W (ε → 0 limit). The debiased divergence satisfies
+ *    W − ε(H(α)+H(β))/2 <= S_ε <= W + ε·min(H(α), H(β)) and the biased one W <= OT_ε <= W + ε·min(H(α), H(β)),
+ *    so |value − S_ε| <= errorBound, reported in the result.
+ *  - 'auto' (default): 'exact-1d' when the points are 1-D, transport is balanced, geomlossCompatible is off and
+ *    errorBound <= exactTolerance · W; otherwise 'sinkhorn'.
+ */
+import { checkCostExponent, costGradFactor, sqDist } from './cost.ts';
+import { damping, symmetricSinkhornLoop } from './dual-loop.ts';
+import { OtInputError } from './errors.ts';
+import { exact1dCore } from './exact.ts';
+import {
+  type Cloud,
+  type PointsInput,
+  checkEqualMass,
+  checkInteger,
+  checkPositive,
+  entropy,
+  sum,
+  toCloud,
+  toWeights,
+} from './inputs.ts';
+import { epsilonSchedule, scheduleDiameter } from './schedule.ts';
+import { type CostMode, F64Seam } from './softmin-f64.ts';
+
+export type LossName = 'sinkhorn' | 'energy' | 'gaussian' | 'laplacian';
+export type SolverChoice = 'auto' | 'sinkhorn' | 'exact-1d';
+export type SolverUsed = 'sinkhorn' | 'exact-1d' | 'kernel';
+
+export interface SamplesLossOptions {
+  /** Default 'sinkhorn'. */
+  loss?: LossName;
+  /** Cost exponent: C = |x − y|^p / p (default 2). geomloss supports p = 1 and 2. */
+  p?: number;
+  /** Sinkhorn: ε = blur^p. Kernels: the bandwidth σ. Default 0.05 (geomloss). */
+  blur?: number;
+  /** ε-scaling ratio in (0, 1) (default 0.5). */
+  scaling?: number;
+  /** Debiased divergence (default true). */
+  debias?: boolean;
+  /** Diameter for the schedule; default: geomloss's estimate (bounding-box diagonal of x ∪ y). */
+  diameter?: number;
+  /** Unbalanced transport: ρ = reach^p. Default: balanced. */
+  reach?: number;
+  /** Weights of x and y (default uniform 1/n, 1/m). Must be >= 0. */
+  a?: ArrayLike<number>;
+  b?: ArrayLike<number>;
+  /** 'auto' (default), 'sinkhorn' or 'exact-1d'. */
+  solver?: SolverChoice;
+  /** Run exactly geomloss's fixed schedule (no extra iterations, never the exact path). Default false. */
+  geomlossCompatible?: boolean;
+  /** Extra-iteration stopping threshold on the L1 marginal residual (default 1e-9 · mass). */
+  tol?: number;
+  /** Extra symmetric updates allowed after the schedule (default 1000). */
+  maxIter?: number;
+  /** 'auto' (default: dense when max(n, m)² <= 4·10^6), 'dense' or 'online' cost evaluation. */
+  costMode?: 'auto' | CostMode;
+  /** Relative tolerance of the 'auto' exact-1d rule (default 1e-6). */
+  exactTolerance?: number;
+  /** Relative tolerance on |Σa − Σb| in balanced mode (default 1e-6). */
+  massTolerance?: number;
+}
+
+export interface SamplesLossResult {
+  /** The loss value. */
+  value: number;
+  loss: LossName;
+  /** Which algorithm produced the value. */
+  solver: SolverUsed;
+  /** ∂value/∂x (n × d, row-major): geomloss's envelope gradient for 'sinkhorn', exact for the others. */
+  gradX: Float64Array;
+  gradY: Float64Array;
+  /** ∂value/∂a and ∂value/∂b (for Sinkhorn: the potentials, meaningful up to a constant in balanced mode). */
+  gradA: Float64Array;
+  gradB: Float64Array;
+  /**
+   * Dual potentials as geomloss returns them with potentials=True: debiased (f_ba − f_aa, g_ab − g_bb), biased
+   * (f_ba, g_ab). For 'exact-1d' the exact dual potentials (gauge ⟨a,f⟩ = ⟨b,g⟩). Empty for kernels.
+   */
+  f: Float64Array;
+  g: Float64Array;
+  n: number;
+  m: number;
+  d: number;
+  /** ε = blur^p (Sinkhorn), NaN for kernels. */
+  epsilon: number;
+  /** The ε schedule iterated over (empty for exact-1d and kernels). */
+  epsList: number[];
+  /** The diameter used by the schedule (NaN when no schedule ran). */
+  diameter: number;
+  /** Symmetric updates run (schedule length + extra iterations). */
+  iterations: number;
+  extraIterations: number;
+  /** Last measured marginal residual (NaN when not measured, i.e. geomlossCompatible). */
+  residual: number;
+  /** Sinkhorn with a stopping rule: whether it was met. geomlossCompatible/exact/kernels: true (nothing to meet). */
+  converged: boolean;
+  /** exact-1d: the bound on |value − S_ε| (or |value − OT_ε|); 0 otherwise. */
+  errorBound: number;
+  /** Cost evaluation used by the Sinkhorn path. */
+  costMode: CostMode | 'none';
+}
+
+interface Prepared {
+  x: Cloud;
+  y: Cloud;
+  a: Float64Array;
+  b: Float64Array;
+}
+
+function prepare(xIn: PointsInput, yIn: PointsInput, opts: SamplesLossOptions): Prepared {
+  const x = toCloud('x', xIn);
+  const y = toCloud('y', yIn);
+  if (x.d !== y.d) {
+    throw new OtInputError('SHAPE_MISMATCH', `x and y must have the same dimension, got ${x.d} and ${y.d}`);
+  }
+  const a = toWeights('a', opts.a, x.n);
+  const b = toWeights('b', opts.b, y.n);
+  return { x, y, a, b };
+}
+
+/** geomloss `SamplesLoss(...)(a, x, b, y)` in float64, with gradients. See the module comment. */
+export function samplesLoss(x: PointsInput, y: PointsInput, options: SamplesLossOptions = {}): SamplesLossResult {
+  const loss = options.loss ?? 'sinkhorn';
+  const prep = prepare(x, y, options);
+  if (loss === 'sinkhorn') return sinkhornLoss(prep, options);
+  if (loss === 'energy' || loss === 'gaussian' || loss === 'laplacian') return kernelLoss(prep, loss, options);
+  throw new OtInputError('INVALID_OPTION', `loss must be 'sinkhorn', 'energy', 'gaussian' or 'laplacian', got ${String(loss)}`);
+}
+
+function sinkhornLoss(prep: Prepared, o: SamplesLossOptions): SamplesLossResult {
+  const { x, y, a, b } = prep;
+  const p = o.p ?? 2;
+  checkCostExponent(p);
+  const blur = o.blur ?? 0.05;
+  checkPositive('blur', blur);
+  const scaling = o.scaling ?? 0.5;
+  const debias = o.debias ?? true;
+  const reach = o.reach;
+  if (reach !== undefined) checkPositive('reach', reach);
+  const rho = reach === undefined ? undefined : reach ** p;
+  const eps = blur ** p;
+  if (!(eps > 0)) {
+    throw new OtInputError('INVALID_EPSILON', `blur^p underflows to ${eps} (blur ${blur}, p ${p}); use a larger blur`);
+  }
+  if (!(scaling > 0 && scaling < 1)) {
+    throw new OtInputError('INVALID_OPTION', `scaling must be in (0, 1), got ${scaling}`);
+  }
+  if (rho === undefined) checkEqualMass(a, b, o.massTolerance ?? 1e-6, 'the weights a and b');
+  const compat = o.geomlossCompatible ?? false;
+  const solver = o.solver ?? 'auto';
+  if (solver !== 'auto' && solver !== 'sinkhorn' && solver !== 'exact-1d') {
+    throw new OtInputError('INVALID_OPTION', `solver must be 'auto', 'sinkhorn' or 'exact-1d', got ${String(solver)}`);
+  }
+  const base = { loss: 'sinkhorn' as const, n: x.n, m: y.n, d: x.d, epsilon: eps };
+
+  const canExact = x.d === 1 && rho === undefined;
+  if (solver === 'exact-1d' || (solver === 'auto' && canExact && !compat)) {
+    if (!canExact) {
+      throw new OtInputError(
+        'UNSUPPORTED',
+        `solver 'exact-1d' needs 1-D points and balanced transport (got d = ${x.d}${rho === undefined ? '' : ', reach set'})`,
+      );
+    }
+    if (compat) {
+      throw new OtInputError('INVALID_OPTION', "solver 'exact-1d' contradicts geomlossCompatible: true");
+    }
+    const ex = exact1dCore(x.data, a, y.data, b, p);
+    const ha = entropy(a);
+    const hb = entropy(b);
+    const errorBound = debias ? (eps * (ha + hb)) / 2 : eps * Math.min(ha, hb);
+    const tolRel = o.exactTolerance ?? 1e-6;
+    if (solver === 'exact-1d' || errorBound <= tolRel * ex.value) {
+      return {
+        ...base,
+        value: ex.value,
+        solver: 'exact-1d',
+        gradX: ex.gradX,
+        gradY: ex.gradY,
+        gradA: ex.f,
+        gradB: ex.g,
+        f: ex.f,
+        g: ex.g,
+        epsList: [],
+        diameter: Number.NaN,
+        iterations: 0,
+        extraIterations: 0,
+        residual: Number.NaN,
+        converged: true,
+        errorBound,
+        costMode: 'none',
+      };
+    }
+  }
+
+  const diameter = scheduleDiameter(x, y, blur, o.diameter);
+  const epsList = epsilonSchedule(p, diameter, blur, scaling);
+  const modeOpt = o.costMode ?? 'auto';
+  const seam = new F64Seam(x, a, y, b, p, debias, modeOpt === 'auto' ? undefined : modeOpt);
+  let converge: { tol: number; maxIter: number } | undefined;
+  if (!compat) {
+    const maxIter = o.maxIter ?? 1000;
+    checkInteger('maxIter', maxIter, 0);
+    const tol = o.tol ?? 1e-9;
+    if (!(tol >= 0)) throw new OtInputError('INVALID_OPTION', `tol must be >= 0, got ${tol}`);
+    converge = { tol: tol * sum(a), maxIter };
+  }
+  const loop = symmetricSinkhornLoop(seam, epsList, { debias, rho, converge });
+  const pot = loop.potentials;
+  const lam = damping(eps, rho);
+  // Final extrapolation with detached potentials: values and envelope gradients w.r.t. the row points.
+  const xy = seam.softminWithGrad('xy', eps, lam, pot.gAB); // f_ba on x
+  const yx = seam.softminWithGrad('yx', eps, lam, pot.fBA); // g_ab on y
+  const xx = debias ? seam.softminWithGrad('xx', eps, lam, pot.fAA) : undefined;
+  const yy = debias ? seam.softminWithGrad('yy', eps, lam, pot.gBB) : undefined;
+  const d = x.d;
+  const gradX = new Float64Array(x.n * d);
+  const gradY = new Float64Array(y.n * d);
+  const gradA = new Float64Array(x.n);
+  const gradB = new Float64Array(y.n);
+  const fOut = new Float64Array(x.n);
+  const gOut = new Float64Array(y.n);
+  let value = 0;
+  // Per-point coefficient c_i of the value: value = Σ_i a_i φ(f_i, ...) and gradX_i = a_i Σ_kind φ'·grad_kind.
+  const accumulate = (
+    w: Float64Array,
+    cross: { value: Float64Array; grad: Float64Array },
+    self: { value: Float64Array; grad: Float64Array } | undefined,
+    gradOut: Float64Array,
+    gradW: Float64Array,
+    potOut: Float64Array,
+  ) => {
+    const k = w.length;
+    for (let i = 0; i < k; i++) {
+      const fc = cross.value[i]!;
+      const fs = self ? self.value[i]! : 0;
+      potOut[i] = self ? fc - fs : fc;
+      let phi: number;
+      let dCross: number;
+      let dSelf: number;
+      if (rho === undefined) {
+        phi = fc - fs;
+        dCross = 1;
+        dSelf = self ? -1 : 0;
+      } else {
+        const uw = rho + eps / 2;
+        const ec = Math.exp(-fc / rho);
+        if (self) {
+          const es = Math.exp(-fs / rho);
+          phi = uw * (es - ec);
+          dCross = (uw * ec) / rho;
+          dSelf = (-uw * es) / rho;
+        } else {
+          phi = uw * (1 - ec);
+          dCross = (uw * ec) / rho;
+          dSelf = 0;
+        }
+      }
+      gradW[i] = phi;
+      value += w[i]! * phi;
+      for (let t = 0; t < d; t++) {
+        let gv = dCross * cross.grad[i * d + t]!;
+        if (self) gv += dSelf * self.grad[i * d + t]!;
+        gradOut[i * d + t] = w[i]! * gv;
+      }
+    }
+  };
+  accumulate(a, xy, xx, gradX, gradA, fOut);
+  accumulate(b, yx, yy, gradY, gradB, gOut);
+  return {
+    ...base,
+    value,
+    solver: 'sinkhorn',
+    gradX,
+    gradY,
+    gradA,
+    gradB,
+    f: fOut,
+    g: gOut,
+    epsList,
+    diameter,
+    iterations: loop.iterations,
+    extraIterations: loop.extraIterations,
+    residual: loop.residual,
+    converged: loop.converged ?? true,
+    errorBound: 0,
+    costMode: seam.mode,
+  };
+}
+
+function kernelLoss(prep: Prepared, loss: 'energy' | 'gaussian' | 'laplacian', o: SamplesLossOptions): SamplesLossResult {
+  const { x, y, a, b } = prep;
+  const blur = o.blur ?? 0.05;
+  checkPositive('blur', blur);
+  const d = x.d;
+  // k(r2) and the factor s with ∇ₓk(x, z) = s · (x − z).
+  const kern = (r2: number): [number, number] => {
+    if (loss === 'gaussian') {
+      const k = Math.exp((-0.5 * r2) / (blur * blur));
+      return [k, -k / (blur * blur)];
+    }
+    const r = Math.sqrt(r2);
+    if (loss === 'laplacian') {
+      const k = Math.exp(-r / blur);
+      return [k, r === 0 ? 0 : -k / (blur * r)];
+    }
+    return [-r, -costGradFactor(r2, 1)];
+  };
+  const gradX = new Float64Array(x.n * d);
+  const gradY = new Float64Array(y.n * d);
+  const gradA = new Float64Array(x.n);
+  const gradB = new Float64Array(y.n);
+  let value = 0;
+  // Self terms: ½ Σ_ij w_i w_j k(p_i, p_j); derivative w.r.t. p_i: w_i Σ_j w_j ∇k; w.r.t. w_i: Σ_j w_j k.
+  const self = (c: Cloud, w: Float64Array, gp: Float64Array, gw: Float64Array) => {
+    for (let i = 0; i < c.n; i++) {
+      let kw = 0;
+      for (let j = 0; j < c.n; j++) {
+        const r2 = sqDist(c.data, i, c.data, j, d);
+        const [k, s] = kern(r2);
+        kw += w[j]! * k;
+        for (let t = 0; t < d; t++) gp[i * d + t] = gp[i * d + t]! + w[i]! * w[j]! * s * (c.data[i * d + t]! - c.data[j * d + t]!);
+      }
+      gw[i] = kw;
+      value += 0.5 * w[i]! * kw;
+    }
+  };
+  self(x, a, gradX, gradA);
+  self(y, b, gradY, gradB);
+  for (let i = 0; i < x.n; i++) {
+    for (let j = 0; j < y.n; j++) {
+      const r2 = sqDist(x.data, i, y.data, j, d);
+      const [k, s] = kern(r2);
+      value -= a[i]! * b[j]! * k;
+      gradA[i] = gradA[i]! - b[j]! * k;
+      gradB[j] = gradB[j]! - a[i]! * k;
+      for (let t = 0; t < d; t++) {
+        const diff = x.data[i * d + t]! - y.data[j * d + t]!;
+        gradX[i * d + t] = gradX[i * d + t]! - a[i]! * b[j]! * s * diff;
+        gradY[j * d + t] = gradY[j * d + t]! + a[i]! * b[j]! * s * diff;
+      }
+    }
+  }
+  return {
+    value,
+    loss,
+    solver: 'kernel',
+    gradX,
+    gradY,
+    gradA,
+    gradB,
+    f: new Float64Array(0),
+    g: new Float64Array(0),
+    n: x.n,
+    m: y.n,
+    d,
+    epsilon: Number.NaN,
+    epsList: [],
+    diameter: Number.NaN,
+    iterations: 0,
+    extraIterations: 0,
+    residual: Number.NaN,
+    converged: true,
+    errorBound: 0,
+    costMode: 'none',
+  };
+}
