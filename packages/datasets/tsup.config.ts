@@ -1,3 +1,4 @@
 import { libraryConfig } from '../../config/tsup.base.ts';
 
-export default libraryConfig();
+// dist/cli.js keeps the `#!/usr/bin/env node` line of src/cli.ts (esbuild preserves an entry's hashbang).
+export default libraryConfig({ index: 'src/index.ts', cli: 'src/cli.ts' });

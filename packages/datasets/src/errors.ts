@@ -17,14 +17,18 @@ export type DatasetErrorCode =
   | 'NPY_BAD_MAGIC'
   /** The `.npy` header is not a valid dictionary with `descr`, `fortran_order` and `shape`. */
   | 'NPY_BAD_HEADER'
-  /** A dtype we do not decode (object/pickle, complex, structured, datetime, long double). */
+  /** A dtype we do not decode (object/pickle, complex, structured, strings, datetime, long double). */
   | 'NPY_UNSUPPORTED_DTYPE'
+  /** A `.npy` format version other than 1.0, 2.0 and 3.0. */
+  | 'NPY_UNSUPPORTED_VERSION'
   /** The header declares more data than the file holds. */
   | 'NPY_TRUNCATED'
   /** An int64/uint64 value does not fit a JavaScript number exactly (with `int64: 'number'`). */
   | 'NPY_INT64_OVERFLOW'
   /** A value inside the array is invalid for its dtype (e.g. a unicode code point above U+10FFFF). */
   | 'NPY_BAD_DATA'
+  /** An array has a shape the dataset does not allow (an image that is not 2-D, a scalar with several values). */
+  | 'BAD_SHAPE'
   /** The `.npz` lacks a key the dataset needs. */
   | 'NPZ_MISSING_KEY'
   /** A CSV file is malformed (unterminated quote, wrong number of fields). */
@@ -35,6 +39,8 @@ export type DatasetErrorCode =
   | 'UNKNOWN_ATTRIBUTE_VALUE'
   /** A sample lacks its text (no GPT-4 summary for a training file). */
   | 'MISSING_TEXT'
+  /** An image has no row in its label CSV. */
+  | 'MISSING_LABEL'
   /** A JPEG could not be decoded. */
   | 'IMAGE_DECODE'
   /** A caller passed an invalid argument (batch size 0, negative sizes, unknown option value). */
@@ -65,7 +71,8 @@ export function ioError(e: unknown, path: string, what = 'read'): DatasetError {
   if (e instanceof DatasetError) return e;
   const code = (e as { code?: unknown })?.code;
   if (code === 'ENOENT') return new DatasetError('NOT_FOUND', 'no such file or folder', { file: path, cause: e });
-  if (code === 'ENOTDIR') return new DatasetError('NOT_FOUND', 'a parent of this path is not a folder', { file: path, cause: e });
+  if (code === 'ENOTDIR')
+    return new DatasetError('NOT_FOUND', 'a parent of this path is not a folder', { file: path, cause: e });
   const msg = e instanceof Error ? e.message : String(e);
   return new DatasetError('IO', `cannot ${what}: ${msg}`, { file: path, cause: e });
 }
