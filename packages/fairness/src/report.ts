@@ -1,0 +1,273 @@
+/** fairnessReport: everything FairCLIP reports, for several attributes, from one sort of the scores. */
+import {
+  aucFromCounts,
+  combineOdds,
+  disparity,
+  equityScaled,
+  fprFromCounts,
+  groupDifference,
+  groupLabel,
+  groupRatio,
+  tprFromCounts,
+} from './derive.ts';
+import { type AttributeCounts, type Counts, countAll } from './engine.ts';
+import { FairnessInputError } from './errors.ts';
+import {
+  checkAlpha,
+  checkMode,
+  checkThreshold,
+  type EncodedGroups,
+  encodeGroups,
+  toLabels,
+  toScores,
+} from './input.ts';
+import {
+  defined,
+  type GroupedMetric,
+  type GroupsInput,
+  type LabelsInput,
+  type MetricValue,
+  type RateMode,
+  type ScoresInput,
+} from './types.ts';
+
+export interface ReportOptions {
+  /** A sample is predicted positive when score >= threshold. Default 0.5 (FairCLIP). */
+  readonly threshold?: number;
+  /** α of ES-AUC and ES-Acc. Default 1. */
+  readonly alpha?: number;
+  /** How TPR/FPR of a group without positives/negatives are handled. Default 'strict'. See RateMode. */
+  readonly mode?: RateMode;
+  /** Display names of group ids per attribute, e.g. { race: { 0: 'Asian', 1: 'Black', 2: 'White' } }. */
+  readonly groupNames?: Readonly<Record<string, Readonly<Record<number, string>>>>;
+}
+
+/** Metrics of one group of one attribute. */
+export interface GroupReport {
+  readonly group: number;
+  /** Display name, when ReportOptions.groupNames gives one. */
+  readonly name?: string;
+  readonly n: number;
+  readonly nPos: number;
+  readonly nNeg: number;
+  /** ROC AUC on the group's samples (undefined when the group has one class). */
+  readonly auc: MetricValue;
+  /** Fraction of the group's samples whose prediction (score >= threshold) equals the label. */
+  readonly accuracy: number;
+  /** Fraction predicted positive. */
+  readonly selectionRate: number;
+  readonly tpr: MetricValue;
+  readonly fpr: MetricValue;
+}
+
+/** Everything FairCLIP computes for one sensitive attribute (field names follow the golden reference file). */
+export interface AttributeReport {
+  readonly attribute: string;
+  /** Groups present, ascending id. */
+  readonly groups: readonly GroupReport[];
+  /** ES-AUC = AUC / (1 + α Σ_g |AUC − AUC_g|) over the groups with a defined AUC; `skippedGroups` lists the others. */
+  readonly esAuc: GroupedMetric;
+  /** ES-AUC as FairCLIP's code computes it: undefined (NaN there) as soon as one group has one class. */
+  readonly esAucFairclipCode: GroupedMetric;
+  /** ES-Acc = Acc / (1 + α Σ_g |Acc − Acc_g|). */
+  readonly esAcc: number;
+  /** Demographic parity difference: max − min group selection rate (fairlearn 'between_groups'). */
+  readonly dpd: number;
+  /** max_g |selection rate_g − overall selection rate| (fairlearn 'to_overall'). */
+  readonly dpdToOverall: number;
+  /** Demographic parity ratio: min / max group selection rate. */
+  readonly dpr: GroupedMetric;
+  /** DEOdds: fairlearn equalized_odds_difference = max(TPR difference, FPR difference) ('worst_case'). */
+  readonly eod: GroupedMetric;
+  /** Equalized odds difference with method 'to_overall'. */
+  readonly eodToOverall: GroupedMetric;
+  /** Equalized odds difference with agg 'mean': (TPR difference + FPR difference) / 2. */
+  readonly eodMean: GroupedMetric;
+  /** Equalized odds ratio: min of the TPR ratio and the FPR ratio (each min/max over groups). */
+  readonly eor: GroupedMetric;
+  /** Equal-opportunity difference: max − min group TPR. */
+  readonly tprDifference: GroupedMetric;
+  /** max − min group FPR. */
+  readonly fprDifference: GroupedMetric;
+  /** Population std of the defined group AUCs / AUC. */
+  readonly stdGroupDisparity: GroupedMetric;
+  /** (max − min) of the defined group AUCs / AUC. */
+  readonly maxGroupDisparity: GroupedMetric;
+}
+
+export interface FairnessReport<K extends string = string> {
+  readonly n: number;
+  readonly nPos: number;
+  readonly nNeg: number;
+  readonly threshold: number;
+  readonly alpha: number;
+  readonly mode: RateMode;
+  readonly auc: MetricValue;
+  readonly accuracy: number;
+  readonly selectionRate: number;
+  readonly tpr: MetricValue;
+  readonly fpr: MetricValue;
+  /** One entry per attribute, in the order given. */
+  readonly attributes: Readonly<Record<K, AttributeReport>>;
+}
+
+function needU2<T>(u2: T | null): T {
+  if (u2 === null) throw new Error('internal: counts were computed without the AUC statistic');
+  return u2;
+}
+
+interface Settings {
+  readonly threshold: number;
+  readonly alpha: number;
+  readonly mode: RateMode;
+}
+
+export function settingsFrom(options: ReportOptions): Settings {
+  return {
+    threshold: checkThreshold(options.threshold ?? 0.5),
+    alpha: checkAlpha(options.alpha ?? 1),
+    mode: checkMode(options.mode ?? 'strict'),
+  };
+}
+
+/** Overall metrics shared by every attribute. */
+export interface Overall {
+  readonly auc: MetricValue;
+  readonly accuracy: number;
+  readonly selectionRate: number;
+  readonly tpr: MetricValue;
+  readonly fpr: MetricValue;
+}
+
+export function overallFrom(c: Counts, mode: RateMode): Overall {
+  const nNeg = c.n - c.nPos;
+  return {
+    auc: aucFromCounts(needU2(c.u2), c.nPos, nNeg, 'the evaluated set'),
+    accuracy: (c.tp + (nNeg - c.fp)) / c.n,
+    selectionRate: (c.tp + c.fp) / c.n,
+    tpr: tprFromCounts(c.tp, c.nPos, mode, 'the evaluated set'),
+    fpr: fprFromCounts(c.fp, nNeg, mode, 'the evaluated set'),
+  };
+}
+
+export function groupsFrom(
+  a: AttributeCounts,
+  mode: RateMode,
+  names: Readonly<Record<number, string>> | undefined,
+): GroupReport[] {
+  return a.ids.map((id, k) => {
+    const n = a.n[k] as number;
+    const nPos = a.nPos[k] as number;
+    const nNeg = n - nPos;
+    const tp = a.tp[k] as number;
+    const fp = a.fp[k] as number;
+    const who = groupLabel(a.name, id);
+    const name = names?.[id];
+    return {
+      group: id,
+      ...(name === undefined ? {} : { name }),
+      n,
+      nPos,
+      nNeg,
+      auc: aucFromCounts(needU2(a.u2)[k] as number, nPos, nNeg, who),
+      accuracy: (tp + (nNeg - fp)) / n,
+      selectionRate: (tp + fp) / n,
+      tpr: tprFromCounts(tp, nPos, mode, who),
+      fpr: fprFromCounts(fp, nNeg, mode, who),
+    };
+  });
+}
+
+export function attributeFrom(
+  a: AttributeCounts,
+  overall: Overall,
+  s: Settings,
+  names: Readonly<Record<number, string>> | undefined,
+): AttributeReport {
+  const groups = groupsFrom(a, s.mode, names);
+  const ids = a.ids;
+  const aucs = groups.map((g) => g.auc);
+  const accs = groups.map((g) => defined(g.accuracy));
+  const srs = groups.map((g) => defined(g.selectionRate));
+  const tprs = groups.map((g) => g.tpr);
+  const fprs = groups.map((g) => g.fpr);
+  const tprDifference = groupDifference(tprs, ids, overall.tpr, 'between_groups', 'TPR');
+  const fprDifference = groupDifference(fprs, ids, overall.fpr, 'between_groups', 'FPR');
+  const disp = disparity(overall.auc, aucs, ids, 'AUC');
+  const esAcc = equityScaled(defined(overall.accuracy), accs, ids, s.alpha, 'skip', 'accuracy', a.name);
+  return {
+    attribute: a.name,
+    groups,
+    esAuc: equityScaled(overall.auc, aucs, ids, s.alpha, 'skip', 'AUC', a.name),
+    esAucFairclipCode: equityScaled(overall.auc, aucs, ids, s.alpha, 'propagate', 'AUC', a.name),
+    esAcc: esAcc.value as number,
+    dpd: groupDifference(srs, ids, defined(overall.selectionRate), 'between_groups', 'selection rate').value as number,
+    dpdToOverall: groupDifference(srs, ids, defined(overall.selectionRate), 'to_overall', 'selection rate')
+      .value as number,
+    dpr: groupRatio(srs, ids, 'selection rate'),
+    eod: combineOdds(tprDifference, fprDifference, 'worst_case'),
+    eodToOverall: combineOdds(
+      groupDifference(tprs, ids, overall.tpr, 'to_overall', 'TPR'),
+      groupDifference(fprs, ids, overall.fpr, 'to_overall', 'FPR'),
+      'worst_case',
+    ),
+    eodMean: combineOdds(tprDifference, fprDifference, 'mean'),
+    eor: combineOdds(groupRatio(tprs, ids, 'TPR'), groupRatio(fprs, ids, 'FPR'), 'min'),
+    tprDifference,
+    fprDifference,
+    stdGroupDisparity: disp.std,
+    maxGroupDisparity: disp.maxMin,
+  };
+}
+
+/** Validated inputs shared by the report and the single-metric functions. */
+export interface Prepared {
+  readonly scores: Float64Array;
+  readonly labels: Uint8Array;
+  readonly attributes: readonly EncodedGroups[];
+}
+
+export function prepare(
+  scores: ScoresInput,
+  labels: LabelsInput,
+  attributes: Readonly<Record<string, GroupsInput>>,
+): Prepared {
+  const s = toScores(scores);
+  const y = toLabels(labels, s.length);
+  if (attributes === null || typeof attributes !== 'object') {
+    throw new FairnessInputError('INVALID_OPTION', 'attributes must be an object { name: groupIds }');
+  }
+  const enc = Object.keys(attributes).map((name) =>
+    encodeGroups(attributes[name] as GroupsInput, s.length, name, `attributes.${name}`),
+  );
+  return { scores: s, labels: y, attributes: enc };
+}
+
+/**
+ * Computes AUC, accuracy and, for every attribute, group AUCs / accuracies / selection rates / TPR / FPR, ES-AUC,
+ * ES-Acc, DPD, DEOdds (worst case, mean, to overall), ratios, equal-opportunity and FPR differences and the
+ * between-group AUC disparities, in one pass over the data after one O(n) radix sort of the scores.
+ */
+export function fairnessReport<K extends string>(
+  scores: ScoresInput,
+  labels: LabelsInput,
+  attributes: Readonly<Record<K, GroupsInput>>,
+  options: ReportOptions = {},
+): FairnessReport<K> {
+  const s = settingsFrom(options);
+  const p = prepare(scores, labels, attributes);
+  const c = countAll(p.scores, p.labels, p.attributes, s.threshold, true);
+  const overall = overallFrom(c, s.mode);
+  const out = {} as Record<K, AttributeReport>;
+  for (const a of c.attributes) out[a.name as K] = attributeFrom(a, overall, s, options.groupNames?.[a.name]);
+  return {
+    n: c.n,
+    nPos: c.nPos,
+    nNeg: c.n - c.nPos,
+    threshold: s.threshold,
+    alpha: s.alpha,
+    mode: s.mode,
+    ...overall,
+    attributes: out,
+  };
+}
