@@ -2,6 +2,8 @@
 // extend another, and any field can be overridden from the command line ("fairness.lambda=1e-6").
 // Validation happens before any training starts and names the offending field.
 
+import { CLIP_CONFIG_NAMES } from '@fairclip/clip';
+
 export type Mode = 'zeroshot' | 'finetune' | 'linear-probe';
 export type DatasetKind = 'fairvlmed' | 'fairface';
 export type Similarity = 'pair' | 'official';
@@ -47,8 +49,19 @@ export interface TrainConfig {
     /** Training captions: the GPT-4 summaries ('note') or the label prompts ('label'). */
     textSource: 'note' | 'label';
     summaryMaxChars: number;
+    /**
+     * Keep only the first N samples of a split (natural file order, after the official filters; FairFace's `limit`);
+     * null = the dataset's default (all of FairVLMed, FairFace's first 10,000). For smoke runs and small-data studies:
+     * metrics on a cut validation or test split are not comparable with the full one.
+     */
+    limits: { train: number | null; val: number | null; test: number | null };
   };
   model: {
+    /**
+     * 'ViT-B/16', 'ViT-B/32', 'ViT-L/14', 'RN50', or the path of a model JSON file: CLIP constructor arguments (bare or
+     * under `constructor_args`), optionally naming its `weights` and `vocab` files relative to itself (the default
+     * tiny model in test-fixtures/data/default-model/config.json does).
+     */
     arch: string;
     /** Weights file (safetensors / .pt / .pth); null = random initialisation (only sensible for the tiny model). */
     weights: string | null;
@@ -77,6 +90,16 @@ export interface TrainConfig {
     prompts: [string, string];
     threshold: number;
     batchSize: number;
+    /**
+     * Evaluate every N epochs (and always after the last one); model selection considers the evaluated epochs. The
+     * official code evaluates every epoch (1).
+     */
+    every: number;
+    /**
+     * TPR/FPR of a group without positives/negatives: 'fairlearn' (0, as fairlearn 0.9 and so the official numbers)
+     * or 'strict' (undefined, left out of the differences). See @fairclip/fairness RateMode.
+     */
+    rateMode: 'strict' | 'fairlearn';
   };
   linearProbe: {
     epochs: number;
@@ -113,7 +136,9 @@ type Validator<T> = (value: unknown, path: string) => T;
 const describe = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'an array' : `${typeof v} ${JSON.stringify(v)}`;
 
-function num(opts: { min?: number; max?: number; exclusiveMin?: boolean; integer?: boolean } = {}): Validator<number> {
+function num(
+  opts: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean; integer?: boolean } = {},
+): Validator<number> {
   return (v, path) => {
     if (typeof v !== 'number' || !Number.isFinite(v))
       throw new ConfigError(path, `expected a finite number, got ${describe(v)}`);
@@ -121,7 +146,8 @@ function num(opts: { min?: number; max?: number; exclusiveMin?: boolean; integer
     if (opts.min !== undefined && (opts.exclusiveMin ? v <= opts.min : v < opts.min)) {
       throw new ConfigError(path, `must be ${opts.exclusiveMin ? '>' : '>='} ${opts.min}, got ${v}`);
     }
-    if (opts.max !== undefined && v > opts.max) throw new ConfigError(path, `must be <= ${opts.max}, got ${v}`);
+    if (opts.max !== undefined && (opts.exclusiveMax ? v >= opts.max : v > opts.max))
+      throw new ConfigError(path, `must be ${opts.exclusiveMax ? '<' : '<='} ${opts.max}, got ${v}`);
     return v;
   };
 }
@@ -184,11 +210,21 @@ function object<T>(shape: Shape<T>): Validator<T> {
   };
 }
 
+const archName: Validator<string> = (v, path) => {
+  const s = str(v, path);
+  if (!(CLIP_CONFIG_NAMES as readonly string[]).includes(s) && !s.toLowerCase().endsWith('.json'))
+    throw new ConfigError(
+      path,
+      `unknown architecture '${s}' (known: ${CLIP_CONFIG_NAMES.join(', ')}, or the path of a model .json file)`,
+    );
+  return s;
+};
+
 const distanceSchema = object<DistanceConfig>({
   loss: oneOf('sinkhorn', 'energy', 'gaussian', 'laplacian'),
   p: num({ min: 1, max: 2, integer: true }),
   blur: num({ min: 0, exclusiveMin: true }),
-  scaling: num({ min: 0, max: 1, exclusiveMin: true }),
+  scaling: num({ min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
   diameter: nullable(num({ min: 0, exclusiveMin: true })),
   debias: bool,
   solver: oneOf('geomloss', 'auto', 'exact-1d'),
@@ -204,8 +240,13 @@ const schema = object<TrainConfig>({
     path: nullable(str),
     textSource: oneOf('note', 'label'),
     summaryMaxChars: num({ min: 1, integer: true }),
+    limits: object<TrainConfig['data']['limits']>({
+      train: nullable(num({ min: 1, integer: true })),
+      val: nullable(num({ min: 1, integer: true })),
+      test: nullable(num({ min: 1, integer: true })),
+    }),
   }),
-  model: object<TrainConfig['model']>({ arch: str, weights: nullable(str), vocab: nullable(str) }),
+  model: object<TrainConfig['model']>({ arch: archName, weights: nullable(str), vocab: nullable(str) }),
   optim: object<TrainConfig['optim']>({
     kind: oneOf('adam'),
     lr: num({ min: 0 }),
@@ -237,6 +278,8 @@ const schema = object<TrainConfig>({
     prompts: tuple(str, str),
     threshold: num({ min: 0, max: 1 }),
     batchSize: num({ min: 1, integer: true }),
+    every: num({ min: 1, integer: true }),
+    rateMode: oneOf('strict', 'fairlearn'),
   }),
   linearProbe: nullable(
     object<NonNullable<TrainConfig['linearProbe']>>({
@@ -257,6 +300,8 @@ export function validateConfig(value: unknown): TrainConfig {
   const cfg = schema(value, '');
   const known = DATASET_ATTRIBUTES[cfg.data.dataset];
   cfg.eval.attributes.forEach((a, i) => {
+    if (cfg.eval.attributes.indexOf(a) !== i)
+      throw new ConfigError(`eval.attributes[${i}]`, `attribute '${a}' is listed twice`);
     if (!known.includes(a))
       throw new ConfigError(
         `eval.attributes[${i}]`,
@@ -281,6 +326,8 @@ export function validateConfig(value: unknown): TrainConfig {
     if (cfg.mode !== 'finetune')
       throw new ConfigError('fairness', `a fairness regulariser needs mode 'finetune', not '${cfg.mode}'`);
   }
+  if (cfg.data.dataset === 'fairface' && cfg.data.textSource === 'label')
+    throw new ConfigError('data.textSource', "FairFace has no label captions; use 'note' (the study's caption)");
   if (cfg.mode === 'linear-probe' && !cfg.linearProbe)
     throw new ConfigError('linearProbe', "mode 'linear-probe' needs the linearProbe settings");
   return cfg;

@@ -1,3 +1,5 @@
+export type { CheckpointFiles, LoadedCheckpoint } from './checkpoint.ts';
+export { CheckpointError, readLatestCheckpoint, writeCheckpoint, writeFileAtomic } from './checkpoint.ts';
 export type { BackendChoice, RunArgs } from './cli-args.ts';
 export { CliError, COMMON_HELP, checkPath, parseRunArgs } from './cli-args.ts';
 export type {
@@ -21,10 +23,17 @@ export {
   parseOverride,
   validateConfig,
 } from './config.ts';
+export type { OpenDataOptions, RunData, SampleInfo, SplitData, SplitName } from './data.ts';
+export { batchPlan, epochOrder, GroupSampler, ImageCache, openRunData } from './data.ts';
+export { distancePath, divergenceOptions, solvedGroupDistance, syncGroupDistance } from './distance.ts';
+export type { SplitResult } from './evaluate.ts';
+export { bce, evaluateScores, zeroShotSplitScores } from './evaluate.ts';
 export type { LinearProbeHeadOptions, LinearProbeTrainOptions } from './linear-probe.ts';
 export { bceWithLogits, LinearProbeHead, trainLinearProbe } from './linear-probe.ts';
 export type { AttributeGroups, GroupDistance } from './losses.ts';
 export { fairnessPenalty, normaliseScores, similarityScores, sumNormalise } from './losses.ts';
+export type { LoadedModel, ModelFiles } from './model.ts';
+export { loadModel, paramGroups, resolveModelFiles, TRAINABLE_GROUPS } from './model.ts';
 export type { AdamOptions, LarsOptions, OptimizerState, ParamGroup } from './optim.ts';
 export { Adam, Lars, warmupCosineLr } from './optim.ts';
 export type { AttributeEval, EpochRecord, SplitEval } from './outputs.ts';
@@ -32,3 +41,15 @@ export { configHash, joinCsv, markdownSummary, officialCsvHeader, officialCsvRow
 export { mergeDeep, PRESET_NAMES, presetObject, resolveConfig } from './presets.ts';
 export type { ProgressOptions } from './progress.ts';
 export { Progress } from './progress.ts';
+export type {
+  EpochEntry,
+  RunHooks,
+  StepInfo,
+  StepRow,
+  TrainErrorCode,
+  TrainRunOptions,
+  TrainRunResult,
+} from './run.ts';
+export { packageVersions, runTraining, TrainError } from './run.ts';
+export type { GroupPart, HostBatch, StepTerms } from './step.ts';
+export { groupScoresFromLoaders, scoresForDistance, selectScores, stepLoss } from './step.ts';

@@ -2,7 +2,7 @@
 // eps=1e-6) → Linear(d, 2); loss BCEWithLogits(output[:, 1], y); score sigmoid(output[:, 1]); LARS with
 // lr = blr · batch / 256 and a per-iteration warm-up + half-cosine schedule (fairclip.md §4.3).
 import * as tf from '@tensorflow/tfjs-core';
-import { Lars, warmupCosineLr } from './optim.ts';
+import { Lars, type OptimizerState, warmupCosineLr } from './optim.ts';
 
 export interface LinearProbeHeadOptions {
   /** Initial Linear weight, PyTorch layout [2][d]; default: truncated normal (std 0.01) from `random`. */
@@ -123,8 +123,15 @@ export interface LinearProbeTrainOptions {
   /** MAE's training loader drops the last partial batch (default true). */
   dropLast?: boolean;
   onStep?: (info: { epoch: number; step: number; loss: number; lr: number }) => void;
-  /** Called after each epoch (e.g. to evaluate every `evalEvery` epochs). */
-  onEpoch?: (epoch: number) => Promise<void> | void;
+  /**
+   * Called after each epoch (e.g. to evaluate every `evalEvery` epochs, or to checkpoint: `optimizerState()` gives
+   * the LARS state to pass back as `optimizerState` with `startEpoch = epoch + 1` to resume exactly).
+   */
+  onEpoch?: (epoch: number, ctx: { optimizerState: () => Promise<OptimizerState> }) => Promise<void> | void;
+  /** First epoch to run (resuming; default 0). */
+  startEpoch?: number;
+  /** LARS state saved by a previous run (resuming). */
+  optimizerState?: OptimizerState;
 }
 
 /** Trains the head on fixed features [n, d] with binary labels. Returns the per-step losses. */
@@ -139,10 +146,14 @@ export async function trainLinearProbe(
   if (features.length !== n * d)
     throw new Error(`trainLinearProbe: features hold ${features.length} values, expected ${n}×${d}`);
   const lr = (opts.blr * opts.batchSize) / 256;
-  const optimizer = new Lars([{ name: 'head', params: [head.weight, head.bias] }], {
+  const optimizer = new Lars([{ name: 'head', params: [head.weight, head.bias], keys: ['head.weight', 'head.bias'] }], {
     lr,
     weightDecay: opts.weightDecay ?? 0,
   });
+  if (opts.optimizerState) optimizer.loadState(opts.optimizerState);
+  const startEpoch = opts.startEpoch ?? 0;
+  if (!Number.isInteger(startEpoch) || startEpoch < 0)
+    throw new RangeError(`trainLinearProbe: startEpoch must be a non-negative integer, got ${startEpoch}`);
   const dropLast = opts.dropLast ?? true;
   const itersPerEpoch = dropLast ? Math.floor(n / opts.batchSize) : Math.ceil(n / opts.batchSize);
   if (itersPerEpoch === 0)
@@ -150,39 +161,44 @@ export async function trainLinearProbe(
   const losses: number[] = [];
   const xb = new Float32Array(opts.batchSize * d);
   const yb = new Float32Array(opts.batchSize);
-  for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    const order = opts.order ? opts.order(epoch) : Array.from({ length: n }, (_, i) => i);
-    for (let it = 0; it < itersPerEpoch; it++) {
-      const stepLr = warmupCosineLr(it / itersPerEpoch + epoch, {
-        lr,
-        minLr: opts.minLr ?? 0,
-        warmupEpochs: opts.warmupEpochs,
-        epochs: opts.epochs,
-      });
-      optimizer.setLr(stepLr);
-      const start = it * opts.batchSize;
-      const rows = Math.min(opts.batchSize, n - start);
-      for (let r = 0; r < rows; r++) {
-        const idx = order[start + r]!;
-        xb.set(features.subarray(idx * d, idx * d + d), r * d);
-        yb[r] = labels[idx]!;
+  try {
+    for (let epoch = startEpoch; epoch < opts.epochs; epoch++) {
+      const order = opts.order ? opts.order(epoch) : Array.from({ length: n }, (_, i) => i);
+      for (let it = 0; it < itersPerEpoch; it++) {
+        const stepLr = warmupCosineLr(it / itersPerEpoch + epoch, {
+          lr,
+          minLr: opts.minLr ?? 0,
+          warmupEpochs: opts.warmupEpochs,
+          epochs: opts.epochs,
+        });
+        if (!Number.isFinite(stepLr))
+          throw new RangeError(`trainLinearProbe: learning rate ${stepLr} at epoch ${epoch}`);
+        optimizer.setLr(stepLr);
+        const start = it * opts.batchSize;
+        const rows = Math.min(opts.batchSize, n - start);
+        for (let r = 0; r < rows; r++) {
+          const idx = order[start + r]!;
+          xb.set(features.subarray(idx * d, idx * d + d), r * d);
+          yb[r] = labels[idx]!;
+        }
+        const batch = xb.subarray(0, rows * d);
+        const x = tf.tensor2d(batch, [rows, d]);
+        const y = tf.tensor1d(yb.subarray(0, rows));
+        const { value, grads } = tf.variableGrads(() => {
+          const out = head.forward(x, true);
+          return bceWithLogits(tf.reshape(tf.slice(out, [0, 1], [rows, 1]), [rows]) as tf.Tensor1D, y);
+        }, [head.weight, head.bias]);
+        optimizer.applyGradients(grads);
+        head.updateRunningStats(batch, rows);
+        const loss = (await value.data())[0]!;
+        tf.dispose([x, y, value, ...Object.values(grads)]);
+        losses.push(loss);
+        opts.onStep?.({ epoch, step: epoch * itersPerEpoch + it + 1, loss, lr: stepLr });
       }
-      const batch = xb.subarray(0, rows * d);
-      const x = tf.tensor2d(batch, [rows, d]);
-      const y = tf.tensor1d(yb.subarray(0, rows));
-      const { value, grads } = tf.variableGrads(() => {
-        const out = head.forward(x, true);
-        return bceWithLogits(tf.reshape(tf.slice(out, [0, 1], [rows, 1]), [rows]) as tf.Tensor1D, y);
-      }, [head.weight, head.bias]);
-      optimizer.applyGradients(grads);
-      head.updateRunningStats(batch, rows);
-      const loss = (await value.data())[0]!;
-      tf.dispose([x, y, value, ...Object.values(grads)]);
-      losses.push(loss);
-      opts.onStep?.({ epoch, step: losses.length, loss, lr: stepLr });
+      await opts.onEpoch?.(epoch, { optimizerState: () => optimizer.state() });
     }
-    await opts.onEpoch?.(epoch);
+  } finally {
+    optimizer.dispose();
   }
-  optimizer.dispose();
   return losses;
 }

@@ -42,26 +42,40 @@ export interface AttributeGroups {
   groups: readonly tf.Tensor1D[];
 }
 
-/** λ · Σ_a w_a · Σ_g D(x, y_{a,g}); also returns the per-(attribute, group) distances for logging. */
+/**
+ * λ · Σ_a w_a · Σ_g D(x, y_{a,g}); also returns the per-(attribute, group) distances for logging. The distance is
+ * called ONCE with the groups of every attribute (weight > 0) concatenated, so a batched distance (one
+ * `sinkhornDivergenceMany` call) solves all terms of a step together.
+ */
 export function fairnessPenalty(
   x: tf.Tensor1D,
   attributes: readonly AttributeGroups[],
   lambda: number,
   distance: GroupDistance,
 ): { penalty: tf.Scalar; distances: Record<string, tf.Tensor1D> } {
+  // Call inside tf.tidy (or a gradient scope): intermediate tensors are left to the scope.
   if (!(lambda >= 0) || !Number.isFinite(lambda))
     throw new RangeError(`fairnessPenalty: λ must be a finite number >= 0, got ${lambda}`);
+  for (const a of attributes)
+    if (!(a.weight >= 0) || !Number.isFinite(a.weight))
+      throw new RangeError(`fairnessPenalty: weight of '${a.attribute}' must be a finite number >= 0, got ${a.weight}`);
+  const used = attributes.filter((a) => a.weight !== 0 && a.groups.length > 0);
   const distances: Record<string, tf.Tensor1D> = {};
-  let total: tf.Scalar = tf.scalar(0);
-  for (const a of attributes) {
-    if (a.weight === 0 || a.groups.length === 0) continue;
-    const d = distance(x, a.groups);
-    distances[a.attribute] = d;
-    const next = tf.add(total, tf.mul(tf.sum(d), a.weight)) as tf.Scalar;
-    total.dispose();
-    total = next;
+  if (used.length === 0) return { penalty: tf.scalar(0), distances };
+  const all = distance(
+    x,
+    used.flatMap((a) => a.groups),
+  );
+  const expected = used.reduce((n, a) => n + a.groups.length, 0);
+  if (all.rank !== 1 || all.shape[0] !== expected)
+    throw new Error(`fairnessPenalty: the distance returned shape [${all.shape.join(', ')}], expected [${expected}]`);
+  const weights = new Float32Array(expected);
+  let offset = 0;
+  for (const a of used) {
+    distances[a.attribute] = tf.slice(all, [offset], [a.groups.length]) as tf.Tensor1D;
+    weights.fill(a.weight * lambda, offset, offset + a.groups.length);
+    offset += a.groups.length;
   }
-  const penalty = tf.mul(total, lambda) as tf.Scalar;
-  total.dispose();
+  const penalty = tf.sum(tf.mul(all, tf.tensor1d(weights))) as tf.Scalar;
   return { penalty, distances };
 }

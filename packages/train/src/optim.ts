@@ -8,8 +8,34 @@ import * as tf from '@tensorflow/tfjs-core';
 export interface ParamGroup {
   readonly name: string;
   readonly params: readonly tf.Variable[];
+  /**
+   * Stable names of `params` (same order) used as keys of the serialised state, e.g. the state-dict names of a CLIP
+   * model, so that a state saved by one process loads into a freshly built model. Default: the variables' names.
+   */
+  readonly keys?: readonly string[];
   /** Multiplies the optimiser's learning rate for this group (default 1). */
   readonly lrScale?: number;
+}
+
+/** The state key of parameter `i` of a group. */
+function keyOf(group: ParamGroup, i: number): string {
+  return group.keys?.[i] ?? group.params[i]!.name;
+}
+
+function checkGroups(groups: readonly ParamGroup[]): void {
+  const seen = new Set<string>();
+  const keys = new Set<string>();
+  for (const g of groups) {
+    if (g.keys !== undefined && g.keys.length !== g.params.length)
+      throw new Error(`optimizer: group "${g.name}" has ${g.params.length} params but ${g.keys.length} keys`);
+    g.params.forEach((p, i) => {
+      if (seen.has(p.name)) throw new Error(`optimizer: variable "${p.name}" appears in more than one parameter group`);
+      seen.add(p.name);
+      const k = keyOf(g, i);
+      if (keys.has(k)) throw new Error(`optimizer: state key "${k}" appears twice`);
+      keys.add(k);
+    });
+  }
 }
 
 export interface AdamOptions {
@@ -25,6 +51,11 @@ export interface OptimizerState {
   readonly kind: 'adam' | 'lars';
   readonly step: number;
   readonly buffers: Record<string, { shape: number[]; data: Float32Array }>;
+}
+
+function checkBufferShape(key: string, got: readonly number[], want: readonly number[]): void {
+  if (got.length !== want.length || got.some((d, i) => d !== want[i]))
+    throw new Error(`optimizer: state of "${key}" has shape [${got.join(', ')}], the parameter [${want.join(', ')}]`);
 }
 
 function checkPositive(name: string, v: number, allowZero = false): void {
@@ -59,14 +90,8 @@ export class Adam {
     this.weightDecay = opts.weightDecay ?? 0;
     checkPositive('eps', this.eps, true);
     checkPositive('weightDecay', this.weightDecay, true);
+    checkGroups(groups);
     this.groups = groups;
-    const seen = new Set<string>();
-    for (const g of groups)
-      for (const p of g.params) {
-        if (seen.has(p.name))
-          throw new Error(`optimizer: variable "${p.name}" appears in more than one parameter group`);
-        seen.add(p.name);
-      }
   }
 
   get step(): number {
@@ -81,18 +106,19 @@ export class Adam {
     const bc2 = 1 - this.beta2 ** t;
     for (const group of this.groups) {
       const lr = this.lr * (group.lrScale ?? 1);
-      for (const p of group.params) {
+      group.params.forEach((p, i) => {
         const g0 = grads[p.name];
-        if (!g0) continue;
+        if (!g0) return;
+        const key = keyOf(group, i);
         tf.tidy(() => {
           const g = this.weightDecay !== 0 ? tf.add(g0, tf.mul(p, this.weightDecay)) : g0;
-          let m = this.m.get(p.name);
-          let v = this.v.get(p.name);
+          let m = this.m.get(key);
+          let v = this.v.get(key);
           if (!m) {
             m = tf.variable(tf.zerosLike(p), false);
             v = tf.variable(tf.zerosLike(p), false);
-            this.m.set(p.name, m);
-            this.v.set(p.name, v);
+            this.m.set(key, m);
+            this.v.set(key, v);
           }
           const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
           const vNew = tf.add(tf.mul(v!, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
@@ -102,7 +128,7 @@ export class Adam {
           const denom = tf.add(tf.div(tf.sqrt(vNew), Math.sqrt(bc2)), this.eps);
           p.assign(tf.sub(p, tf.mul(tf.div(mNew, denom), lr / bc1)));
         });
-      }
+      });
     }
   }
 
@@ -118,13 +144,15 @@ export class Adam {
     this.disposeBuffers();
     this.t = state.step;
     for (const group of this.groups)
-      for (const p of group.params) {
-        const m = state.buffers[`${p.name}/m`];
-        const v = state.buffers[`${p.name}/v`];
-        if (!m || !v) continue;
-        this.m.set(p.name, tf.variable(tf.tensor(m.data, m.shape), false));
-        this.v.set(p.name, tf.variable(tf.tensor(v.data, v.shape), false));
-      }
+      group.params.forEach((p, i) => {
+        const key = keyOf(group, i);
+        const m = state.buffers[`${key}/m`];
+        const v = state.buffers[`${key}/v`];
+        if (!m || !v) return;
+        checkBufferShape(key, m.shape, p.shape);
+        this.m.set(key, tf.variable(tf.tensor(m.data, m.shape), false));
+        this.v.set(key, tf.variable(tf.tensor(v.data, v.shape), false));
+      });
   }
 
   private disposeBuffers(): void {
@@ -167,6 +195,7 @@ export class Lars {
     this.trustCoefficient = opts.trustCoefficient ?? 0.001;
     checkPositive('lr', this.lr, true);
     checkPositive('weightDecay', this.weightDecay, true);
+    checkGroups(groups);
     this.groups = groups;
   }
 
@@ -183,9 +212,10 @@ export class Lars {
     this.t += 1;
     for (const group of this.groups) {
       const lr = this.lr * (group.lrScale ?? 1);
-      for (const p of group.params) {
+      group.params.forEach((p, i) => {
         const g0 = grads[p.name];
-        if (!g0) continue;
+        if (!g0) return;
+        const key = keyOf(group, i);
         tf.tidy(() => {
           let dp: tf.Tensor = g0;
           if (p.rank > 1) {
@@ -200,16 +230,16 @@ export class Lars {
             );
             dp = tf.mul(dp, q);
           }
-          let mu = this.mu.get(p.name);
+          let mu = this.mu.get(key);
           if (!mu) {
             mu = tf.variable(tf.zerosLike(p), false);
-            this.mu.set(p.name, mu);
+            this.mu.set(key, mu);
           }
           const muNew = tf.add(tf.mul(mu, this.momentum), dp);
           mu.assign(muNew);
           p.assign(tf.sub(p, tf.mul(muNew, lr)));
         });
-      }
+      });
     }
   }
 
@@ -225,10 +255,13 @@ export class Lars {
     this.dispose();
     this.t = state.step;
     for (const group of this.groups)
-      for (const p of group.params) {
-        const mu = state.buffers[`${p.name}/mu`];
-        if (mu) this.mu.set(p.name, tf.variable(tf.tensor(mu.data, mu.shape), false));
-      }
+      group.params.forEach((p, i) => {
+        const key = keyOf(group, i);
+        const mu = state.buffers[`${key}/mu`];
+        if (!mu) return;
+        checkBufferShape(key, mu.shape, p.shape);
+        this.mu.set(key, tf.variable(tf.tensor(mu.data, mu.shape), false));
+      });
   }
 
   dispose(): void {

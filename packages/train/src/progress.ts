@@ -25,7 +25,7 @@ function formatDuration(seconds: number): string {
 }
 
 function formatValue(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
+  if (!Number.isFinite(v) || Number.isInteger(v)) return String(v);
   const a = Math.abs(v);
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toFixed(4);
 }
@@ -36,6 +36,8 @@ export class Progress {
   private done = 0;
   private units = 0;
   private lastPrint = -Infinity;
+  /** Steps done when the last line was printed (finish() does not repeat an up-to-date line off a TTY). */
+  private printedDone = -1;
   private values: Record<string, number> = {};
 
   constructor(opts: ProgressOptions) {
@@ -81,12 +83,14 @@ export class Progress {
 
   private print(final: boolean): void {
     if (this.opts.silent) return;
+    this.printedDone = this.done;
     const tty = Boolean(this.opts.stream.isTTY);
     this.opts.stream.write(tty ? `\r${this.line()}\x1b[K${final ? '\n' : ''}` : `${this.line()}\n`);
   }
 
-  /** Prints the final line. */
+  /** Prints the final line (on a TTY: ends the redrawn line; elsewhere only if the last printed line is stale). */
   finish(): void {
+    if (!this.opts.stream.isTTY && this.printedDone === this.done) return;
     this.print(true);
   }
 }

@@ -75,12 +75,16 @@ describe('overrides', () => {
       'training.epochs=3',
       'fairness.attributes.gender=1',
       'fairness.attributes.race=0',
-      'model.arch=tiny',
+      'model.arch=models/tiny.json',
+      'data.limits.train=8',
+      'eval.every=2',
     ]);
     expect(cfg.fairness?.lambda).toBe(1e-6);
     expect(cfg.training.epochs).toBe(3);
     expect(cfg.fairness?.attributes).toEqual({ race: 0, gender: 1 });
-    expect(cfg.model.arch).toBe('tiny');
+    expect(cfg.model.arch).toBe('models/tiny.json');
+    expect(cfg.data.limits).toEqual({ train: 8, val: null, test: null });
+    expect(cfg.eval.every).toBe(2);
   });
   test('unknown field, wrong type and bad values name the field', () => {
     expect(() => resolveConfig('a-fairclip', ['fairness.lamda=1'])).toThrow(/fairness\.lamda: unknown field/);
@@ -102,6 +106,12 @@ describe('overrides', () => {
     );
     expect(() => resolveConfig('clip-zeroshot', ['fairness.lambda=1'])).toThrow(/fairness: is null/);
     expect(() => resolveConfig('nope')).toThrow(/unknown preset 'nope'/);
+    expect(() => resolveConfig('a-fairclip', ['model.arch=tiny'])).toThrow(/model\.arch: unknown architecture 'tiny'/);
+    expect(() => resolveConfig('a-fairclip', ['data.limits.val=0'])).toThrow(/data\.limits\.val: must be >= 1/);
+    expect(() => resolveConfig('a-fairclip', ['eval.rateMode="lenient"'])).toThrow(/eval\.rateMode: expected one of/);
+    expect(() => resolveConfig('a-fairclip', ['eval.attributes=["race","race"]'])).toThrow(
+      /eval\.attributes\[1\]: attribute 'race' is listed twice/,
+    );
     expect(() => applyOverrides({}, ['novalue'])).toThrow(ConfigError);
   });
   test('a preset field of the wrong type is rejected', () => {

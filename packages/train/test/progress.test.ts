@@ -39,6 +39,8 @@ describe('Progress', () => {
     }
     expect(out.length).toBe(2); // first tick, then the final step
     expect(out[1]).toContain('5/5');
+    p.finish(); // the last line is up to date: not repeated off a TTY
+    expect(out.length).toBe(2);
   });
   test('silent mode prints nothing', () => {
     const out: string[] = [];
