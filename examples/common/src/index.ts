@@ -1,0 +1,410 @@
+/**
+ * Shared plumbing of the example apps (kept out of the libraries: apps pick backends and default paths, libraries
+ * never do). Every app is: parse the common flags (@fairclip/train's parseRunArgs), check the user's paths before
+ * any work, initCompute, run a preset once per seed (finished runs are reused, interrupted ones resume), aggregate.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ComputeHandle, initCompute } from '@fairclip/compute';
+import { aggregateRuns, formatMeanStd, type RunSummary } from '@fairclip/fairness';
+import {
+  CliError,
+  checkPath,
+  configHash,
+  type RunArgs,
+  resolveConfig,
+  runTraining,
+  type SplitEval,
+  type TrainConfig,
+} from '@fairclip/train';
+
+/** The repository root (this file is examples/common/src/index.ts; bundled apps are examples/<app>/dist/cli.js). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The embedded synthetic Harvard-FairVLMed (48 / 16 / 32 samples). */
+export const EMBEDDED_FAIRVLMED = join(REPO_ROOT, 'test-fixtures', 'data', 'fairvlmed-mini');
+/** The embedded synthetic FairFace (its val labels serve as test labels, see the fairface app). */
+export const EMBEDDED_FAIRFACE = join(REPO_ROOT, 'test-fixtures', 'data', 'fairface-mini');
+/** The default tiny CLIP (model JSON naming its seeded weights and learned vocabulary). */
+export const DEFAULT_MODEL = join(REPO_ROOT, 'test-fixtures', 'data', 'default-model', 'config.json');
+
+export const LAYOUTS = {
+  fairvlmed:
+    'a Harvard-FairVLMed folder holding Training/, Validation/ and Test/ (data_XXXXX.npz files with slo_fundus, ' +
+    'glaucoma, race, gender, ethnicity, language, ...) and data_summary.csv or gpt-4_summarized_notes.csv ' +
+    '(the training texts), as released by FairCLIP',
+  fairface:
+    'a FairFace folder holding train/ and val/ (face crops) and fairface_label_train.csv, fairface_label_val.csv ' +
+    'and fairface_label_test.csv (columns file, age, gender, race, service_test)',
+  weights:
+    'a CLIP weights file: .safetensors (OpenAI or Hugging Face parameter names, e.g. a best.safetensors written by ' +
+    'the finetune app) or a PyTorch .pt/.pth state dict (e.g. FairCLIP released checkpoints)',
+} as const;
+
+/** What the apps print to (injectable so tests run the apps in-process). */
+export interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Where the progress bars go (default process.stderr); ignored with --quiet. */
+  readonly progress?: { write(s: string): unknown; isTTY?: boolean };
+}
+
+export const processIo: Io = {
+  stdout: (t) => process.stdout.write(`${t}\n`),
+  stderr: (t) => process.stderr.write(`${t}\n`),
+};
+
+const absolute = (p: string) => (isAbsolute(p) ? p : resolve(p));
+
+/** Checks a dataset folder (the given one or the embedded default) and returns its absolute path. */
+export function checkDataset(data: string | null, dataset: 'fairvlmed' | 'fairface'): string {
+  const root = absolute(data ?? (dataset === 'fairvlmed' ? EMBEDDED_FAIRVLMED : EMBEDDED_FAIRFACE));
+  const layout = LAYOUTS[dataset];
+  checkPath(root, 'dir', 'dataset folder', layout);
+  const dirs = dataset === 'fairvlmed' ? ['Training', 'Validation', 'Test'] : ['train', 'val'];
+  for (const d of dirs) checkPath(join(root, d), 'dir', `dataset split folder ${d}/`, layout);
+  if (dataset === 'fairvlmed') {
+    if (!['data_summary.csv', 'gpt-4_summarized_notes.csv'].some((f) => existsSync(join(root, f))))
+      throw new CliError(`no data_summary.csv or gpt-4_summarized_notes.csv in ${root}\nExpected: ${layout}`);
+  } else {
+    for (const f of ['fairface_label_train.csv', 'fairface_label_val.csv', 'fairface_label_test.csv'])
+      checkPath(join(root, f), 'file', `label file ${f}`, layout);
+  }
+  return root;
+}
+
+/** Checks a weights file and returns its absolute path. */
+export function checkWeights(file: string): string {
+  const p = absolute(file);
+  checkPath(p, 'file', 'weights file', LAYOUTS.weights);
+  return p;
+}
+
+/** Parameter names and shapes of a safetensors file (reads only its header), or null for other formats. */
+export function safetensorsShapes(file: string): Map<string, number[]> | null {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    if (readSync(fd, head, 0, 8, 0) < 8) return null;
+    const n = Number(head.readBigUInt64LE(0));
+    if (!(n > 1 && n < 100_000_000)) return null;
+    const bytes = Buffer.alloc(8 + n);
+    readSync(fd, bytes, 0, 8 + n, 0);
+    if (bytes[8] !== 0x7b) return null; // '{': not safetensors
+    let header: Record<string, { shape?: number[] }>;
+    try {
+      header = JSON.parse(bytes.subarray(8).toString('utf8'));
+    } catch {
+      return null;
+    }
+    return new Map(
+      Object.entries(header).flatMap(([k, v]) => (k === '__metadata__' || !v.shape ? [] : [[k, v.shape]])),
+    );
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether a weights file has exactly the parameters of the default tiny model (e.g. a best.safetensors of it). */
+export function sameShapesAsDefaultModel(file: string): boolean {
+  const mine = safetensorsShapes(file);
+  const tiny = safetensorsShapes(join(DEFAULT_MODEL, '..', 'weights.safetensors'));
+  if (mine === null || tiny === null || mine.size !== tiny.size) return false;
+  for (const [k, shape] of tiny) if (mine.get(k)?.join(',') !== shape.join(',')) return false;
+  return true;
+}
+
+/**
+ * The model overrides of the common flags: no --weights (and no model.arch override) selects the default tiny model;
+ * --weights FILE sets model.weights; the architecture stays the preset's (e.g. ViT-B/16) unless --arch is given or
+ * the file holds exactly the default tiny model's parameters (a checkpoint of it), which selects the tiny model;
+ * --vocab sets model.vocab.
+ */
+export function modelOverrides(args: RunArgs, weights: string | null = args.weights[0] ?? null): string[] {
+  const out: string[] = [];
+  const userArch = args.overrides.some((o) => o.startsWith('model.arch='));
+  const file = weights === null ? null : checkWeights(weights);
+  if (!userArch && (file === null || sameShapesAsDefaultModel(file)))
+    out.push(`model.arch=${JSON.stringify(DEFAULT_MODEL)}`);
+  if (file !== null) out.push(`model.weights=${JSON.stringify(file)}`);
+  if (args.vocab !== null) {
+    const v = absolute(args.vocab);
+    checkPath(v, 'file', 'vocabulary file', 'bpe_simple_vocab_16e6.txt.gz (OpenAI CLIP) or a BPE merges file');
+    out.push(`model.vocab=${JSON.stringify(v)}`);
+  }
+  return out;
+}
+
+/** The data and model overrides of the common flags (data.path is set so that the data folder is in the hash). */
+export function baseOverrides(args: RunArgs, dataset: 'fairvlmed' | 'fairface'): string[] {
+  return [`data.path=${JSON.stringify(checkDataset(args.data, dataset))}`, ...modelOverrides(args)];
+}
+
+/** initCompute with the --backend and --allow-software-gpu flags. */
+export function computeFor(args: RunArgs): Promise<ComputeHandle> {
+  return initCompute({ backend: args.backend, allowSoftwareAdapter: args.allowSoftwareAdapter });
+}
+
+/** The part of a run's result.json the apps read. */
+export interface RunResult {
+  status: 'running' | 'complete';
+  preset: string;
+  configHash: string;
+  seed: number;
+  config: TrainConfig;
+  selection: { criterion: string; epoch: number | null; value: number | null; optimistic: boolean };
+  selected: { val: SplitEval | null; test: SplitEval | null } | null;
+  epochs: { record: { epoch: number; trainLoss: number | null; terms: Record<string, number> } }[];
+  steps: number;
+  backend: { name: string };
+}
+
+export interface SeedRun {
+  seed: number;
+  outDir: string;
+  config: TrainConfig;
+  result: RunResult;
+  /** True when a finished run of the same configuration was found and reused (nothing recomputed). */
+  reused: boolean;
+}
+
+/** Reads the result.json of a run folder, or null when there is none. */
+export function readResult(outDir: string): RunResult | null {
+  const p = join(outDir, 'result.json');
+  if (!existsSync(p)) return null;
+  return JSON.parse(readFileSync(p, 'utf8')) as RunResult;
+}
+
+const STAMP_FILE = 'inputs-stamp.txt';
+
+/** Size and modification time of the weights file: a replaced file at the same path is not taken as finished work. */
+function inputsStamp(config: TrainConfig): string {
+  const w = config.model.weights;
+  if (w === null) return 'no weights file';
+  const st = statSync(w);
+  return `${w} ${st.size} ${st.mtimeMs}`;
+}
+
+function readStamp(outDir: string): string | null {
+  const p = join(outDir, STAMP_FILE);
+  return existsSync(p) ? readFileSync(p, 'utf8') : null;
+}
+
+export interface SeedsOptions {
+  preset: string;
+  args: RunArgs;
+  /** App overrides (model, data), applied before the user's --set overrides. */
+  overrides: readonly string[];
+  compute: ComputeHandle;
+  io: Io;
+  /** Sub-folder of --out for this preset's runs (default: the preset name). */
+  folder?: string;
+}
+
+/**
+ * Runs a preset once per seed (--seeds; default the preset's seed) into <out>/<folder>/seed-<s>/. A finished run
+ * of the same configuration (same hash, data folder included) and the same weights file (size and time) is reused; an interrupted one resumes from its
+ * last checkpoint (runTraining); a folder holding another configuration is refused by runTraining.
+ */
+export async function runSeeds(o: SeedsOptions): Promise<SeedRun[]> {
+  const base = [...o.overrides, ...o.args.overrides];
+  const seeds = o.args.seeds.length > 0 ? o.args.seeds : [resolveConfig(o.preset, base).training.seed];
+  const runs: SeedRun[] = [];
+  for (const [k, seed] of seeds.entries()) {
+    const config = resolveConfig(o.preset, [...base, `training.seed=${seed}`]);
+    const outDir = join(absolute(o.args.out), o.folder ?? o.preset, `seed-${seed}`);
+    const hash = configHash(config);
+    const found = readResult(outDir);
+    const label = `${o.preset} seed ${seed} (${k + 1}/${seeds.length})`;
+    const stamp = inputsStamp(config);
+    if (found?.status === 'complete' && found.configHash === hash && readStamp(outDir) === stamp) {
+      o.io.stderr(`${label}: finished run found in ${outDir}, reused`);
+      runs.push({ seed, outDir, config, result: found, reused: true });
+      continue;
+    }
+    o.io.stderr(`${label}: running into ${outDir}`);
+    const run = await runTraining({
+      config,
+      outDir,
+      compute: o.compute,
+      progress: o.args.quiet ? false : (o.io.progress ?? true),
+    });
+    run.model?.dispose();
+    writeFileSync(join(outDir, STAMP_FILE), stamp);
+    const result = readResult(outDir);
+    if (result === null) throw new Error(`${outDir}: the run finished without a result.json`);
+    runs.push({ seed, outDir, config, result, reused: false });
+  }
+  return runs;
+}
+
+/** One attribute's test metrics over seeds. */
+export interface AttributeSummary {
+  attribute: string;
+  auc: RunSummary;
+  esAuc: RunSummary;
+  dpd: RunSummary;
+  deodds: RunSummary;
+  esAcc: RunSummary;
+  groups: { name: string; auc: RunSummary }[];
+}
+
+const mv = (v: number | null | undefined) =>
+  v === null || v === undefined ? { value: null, code: 'UNDEFINED', reason: 'undefined in this run' } : v;
+
+/** Mean ± std (ddof 1) over seeds of the selected epoch's test metrics, per evaluated attribute. */
+export function summarizeSeeds(runs: readonly SeedRun[], split: 'test' | 'val' = 'test'): AttributeSummary[] {
+  const evals = runs.map((r) => {
+    const e = r.result.selected?.[split];
+    if (!e) throw new Error(`${r.outDir}: result.json has no selected ${split} evaluation`);
+    return e;
+  });
+  const first = evals[0];
+  if (!first) return [];
+  const agg = (f: (e: SplitEval) => number | null | undefined) =>
+    aggregateRuns(evals.map((e) => mv(f(e)) as Parameters<typeof aggregateRuns>[0][number]));
+  return first.attributes.map((a, i) => ({
+    attribute: a.name,
+    auc: agg((e) => e.auc),
+    esAuc: agg((e) => e.attributes[i]?.esAuc),
+    dpd: agg((e) => e.attributes[i]?.dpd),
+    deodds: agg((e) => e.attributes[i]?.deodds),
+    esAcc: agg((e) => e.attributes[i]?.esAcc),
+    groups: a.groups.map((name, g) => ({ name, auc: agg((e) => e.attributes[i]?.groupAuc[g]) })),
+  }));
+}
+
+export const METRIC_HEADER = ['Attribute', 'AUC', 'ES-AUC', 'DPD', 'DEOdds', 'ES-Acc', 'Group AUCs'] as const;
+
+/** The rows of the README-style table (×100, "mean ± std" over seeds, "–" where undefined). */
+export function summaryRows(summary: readonly AttributeSummary[]): string[][] {
+  return summary.map((s) => [
+    s.attribute,
+    formatMeanStd(s.auc),
+    formatMeanStd(s.esAuc),
+    formatMeanStd(s.dpd),
+    formatMeanStd(s.deodds),
+    formatMeanStd(s.esAcc),
+    s.groups.map((g) => `${g.name} ${formatMeanStd(g.auc)}`).join(', '),
+  ]);
+}
+
+/** A Markdown table. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (r: readonly string[]) => `| ${r.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** A plain-text table with aligned columns (first and last columns left-aligned). */
+export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+  return all
+    .map((r) =>
+      r
+        .map((v, c) => (c === 0 || c === r.length - 1 ? v.padEnd(widths[c] ?? 0) : v.padStart(widths[c] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+const USER_ERRORS = new Set(['CliError', 'ConfigError', 'DatasetError', 'CheckpointError', 'WeightsError']);
+
+/**
+ * Runs an app's main function: user errors (bad flags, missing or malformed data or weights, bad configuration)
+ * are printed without a stack as "<app>: message" with exit code 2; anything else propagates.
+ */
+export async function runMain(app: string, io: Io, main: () => Promise<number>): Promise<number> {
+  try {
+    return await main();
+  } catch (e) {
+    if (e instanceof Error && (USER_ERRORS.has(e.name) || e.name === 'ClipModelError')) {
+      io.stderr(`${app}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+/** Writes <out>/summary.md and <out>/summary.json (the table over seeds) and returns their paths. */
+export function writeSummary(
+  outDir: string,
+  title: string,
+  runs: readonly SeedRun[],
+  summary: readonly AttributeSummary[],
+  extra: readonly string[] = [],
+): { markdown: string; json: string } {
+  const dir = absolute(outDir);
+  mkdirSync(dir, { recursive: true });
+  const optimistic = runs.some((r) => r.result.selection.optimistic);
+  const md = [
+    `# ${title}`,
+    '',
+    `Test set, selected epoch of each run; values ×100, mean ± sample std (ddof 1) over ${runs.length} seed${runs.length === 1 ? '' : 's'}.`,
+    '',
+    markdownTable(METRIC_HEADER, summaryRows(summary)),
+    '',
+    ...(optimistic
+      ? ['> **Optimistic:** epochs were selected on test AUC, as the official FairCLIP code does.', '']
+      : []),
+    '| seed | run folder | selected epoch | steps | backend | reused |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...runs.map(
+      (r) =>
+        `| ${r.seed} | ${r.outDir} | ${r.result.selection.epoch ?? '–'} | ${r.result.steps} | ${r.result.backend.name} | ${r.reused ? 'yes' : 'no'} |`,
+    ),
+    ...(extra.length ? ['', ...extra] : []),
+    '',
+  ].join('\n');
+  const json = {
+    title,
+    split: 'test',
+    runs: runs.map((r) => ({
+      seed: r.seed,
+      outDir: r.outDir,
+      configHash: r.result.configHash,
+      selectedEpoch: r.result.selection.epoch,
+      reused: r.reused,
+    })),
+    attributes: summary,
+  };
+  const files = { markdown: join(dir, 'summary.md'), json: join(dir, 'summary.json') };
+  writeFileSync(files.markdown, md);
+  writeFileSync(files.json, `${JSON.stringify(json, null, 2)}\n`);
+  return files;
+}
+
+/**
+ * Removes an app-specific `--name VALUE` / `--name=VALUE` option from argv (before parseRunArgs, which refuses
+ * unknown flags); returns its last value (or null) and the remaining arguments.
+ */
+export function takeOption(argv: readonly string[], name: string): { value: string | null; rest: string[] } {
+  const rest: string[] = [];
+  let value: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === name) {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new CliError(`${name} needs a value`);
+      value = v;
+      i++;
+    } else if (a.startsWith(`${name}=`)) value = a.slice(name.length + 1);
+    else rest.push(a);
+  }
+  return { value, rest };
+}
+
+/** A short unique label per checkpoint: the file name, prefixed by parent folders until the labels differ. */
+export function checkpointLabels(files: readonly (string | null)[]): string[] {
+  const parts = files.map((f) => (f === null ? ['default-tiny-model'] : absolute(f).split(/[\\/]/).filter(Boolean)));
+  for (let depth = 1; ; depth++) {
+    const labels = parts.map((p) =>
+      p
+        .slice(-depth)
+        .join('/')
+        .replace(/\.(safetensors|pth?|bin)$/, ''),
+    );
+    if (new Set(labels).size === labels.length || depth > 8) return labels;
+  }
+}

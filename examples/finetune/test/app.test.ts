@@ -1,0 +1,117 @@
+/**
+ * End to end with a tiny step budget (4 training samples, one epoch of one batch, 8 val / 8 test samples) on the
+ * embedded synthetic FairVLMed with the default tiny CLIP (wasm backend): two seeds of FairCLIP (official 2024)
+ * train and write every output; the printed mean ± std over seeds equals a recomputation from the runs' CSV files;
+ * a rerun reuses both runs; bad presets are refused.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { runApp } from '../src/app.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'fc-finetune-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const TINY = [
+  '--backend',
+  'wasm',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '4',
+  '--set',
+  'data.limits.train=4',
+  '--set',
+  'data.limits.val=8',
+  '--set',
+  'data.limits.test=8',
+  '--set',
+  'fairness.groupBatchSize=2',
+];
+
+async function run(argv: string[]) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const bar: string[] = [];
+  const code = await runApp(argv, {
+    stdout: (t) => stdout.push(t),
+    stderr: (t) => stderr.push(t),
+    progress: { write: (s) => bar.push(s) },
+  });
+  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n'), bar: bar.join('') };
+}
+
+/** The AUC column of a run's epochs_test.csv (official ", "-separated layout), parsed here. */
+function testAucs(runDir: string): number[] {
+  const [header, ...rows] = readFileSync(join(runDir, 'epochs_test.csv'), 'utf8').trim().split('\n');
+  const k = header!.split(', ').indexOf('auc');
+  expect(k).toBeGreaterThan(0);
+  return rows.map((r) => Number(r.split(', ')[k]));
+}
+
+describe('finetune fairclip-official-2024, two seeds', () => {
+  test('trains, writes every output, and prints mean ± std equal to a recomputation; a rerun reuses', async () => {
+    const argv = ['--preset', 'fairclip-official-2024', '--seeds', '3,4', '--out', out, ...TINY];
+    const r = await run(argv);
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.code).toBe(0);
+    // the progress bar of the training steps
+    expect(r.bar).toMatch(/fairclip-official-2024 \[#+\] 1\/1 .*loss/);
+    const aucs: number[] = [];
+    for (const seed of [3, 4]) {
+      const dir = join(out, 'fairclip-official-2024', `seed-${seed}`);
+      for (const f of ['best.safetensors', 'steps.csv', 'epochs_val.csv', 'result.json', 'checkpoints/latest.json'])
+        expect(statSync(join(dir, f)).size, f).toBeGreaterThan(0);
+      const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
+      expect(result.status).toBe('complete');
+      expect(result.seed).toBe(seed);
+      expect(result.steps).toBe(1);
+      expect(result.config.fairness.lambda).toBe(1e-7);
+      const col = testAucs(dir);
+      expect(col).toHaveLength(1);
+      aucs.push(col[0]!);
+    }
+    const mean = (aucs[0]! + aucs[1]!) / 2;
+    const std = Math.abs(aucs[0]! - aucs[1]!) / Math.SQRT2; // sample std (ddof 1) of two values
+    const row = r.stdout.split('\n').find((l) => l.startsWith('race '));
+    expect(row).toBeDefined();
+    // the CSV holds 6 decimals: compare at the table's precision
+    const [m, s] = row!
+      .trim()
+      .split(/\s{2,}/)[1]!
+      .split(' ± ')
+      .map(Number);
+    expect(m).toBeCloseTo(mean * 100, 1);
+    expect(s).toBeCloseTo(std * 100, 1);
+    expect(r.stdout).toContain('(optimistic, as the official code)');
+    const md = readFileSync(join(out, 'summary.md'), 'utf8');
+    expect(md).toContain('Optimistic');
+    expect(md.split('\n').filter((l) => /^\| [34] \|/.test(l))).toHaveLength(2);
+
+    const again = await run([...argv, '--quiet']);
+    expect(again.code).toBe(0);
+    expect(again.stderr.match(/finished run found/g)).toHaveLength(2);
+    expect(again.bar).toBe('');
+  });
+});
+
+describe('user errors', () => {
+  test('a preset that is not fine-tuning is refused with the list', async () => {
+    const r = await run(['--preset', 'linear-probe', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--preset: expected one of clip-finetune, fairclip-official-2024');
+  });
+
+  test('a bad override names the field before anything runs', async () => {
+    const r = await run(['--out', out, '--set', 'fairness.lambda=-1', '--preset', 'a-fairclip']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('fairness.lambda');
+  });
+
+  test('a missing dataset names the expected layout', async () => {
+    const r = await run(['--data', join(out, 'missing'), '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/dataset folder not found: .*missing\nExpected: a Harvard-FairVLMed folder/);
+  });
+});
