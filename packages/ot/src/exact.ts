@@ -6,9 +6,9 @@
  *    so the monotone plan is optimal). Returns the plan, dual potentials and the gradient w.r.t. the points.
  *  - `emd`: exact discrete OT on a cost matrix by the transportation (network) simplex, for small problems.
  */
-import { costFromR2, costGradFactor, checkCostExponent } from './cost.ts';
+import { checkCostExponent, costFromR2, costGradFactor } from './cost.ts';
 import { OtInputError } from './errors.ts';
-import { type MatrixInput, type PointsInput, checkEqualMass, sum, toCloud, toMatrix, toWeights } from './inputs.ts';
+import { checkEqualMass, type MatrixInput, type PointsInput, sum, toCloud, toMatrix, toWeights } from './inputs.ts';
 
 export interface PlanEntry {
   readonly i: number;
@@ -72,7 +72,13 @@ export function exact1d(
 }
 
 /** exact1d on validated float64 arrays (no checks). */
-export function exact1dCore(x: Float64Array, a: Float64Array, y: Float64Array, b: Float64Array, p: number): Exact1dResult {
+export function exact1dCore(
+  x: Float64Array,
+  a: Float64Array,
+  y: Float64Array,
+  b: Float64Array,
+  p: number,
+): Exact1dResult {
   const n = x.length;
   const m = y.length;
   const ma = sum(a);
@@ -164,7 +170,12 @@ export interface EmdOptions {
  * Exact OT on a cost matrix by the transportation simplex (north-west corner start, Dantzig pricing, tree pivots).
  * O(rows·cols) per pivot: meant for small problems (checks, tests), like POT's `emd` on a few hundred points.
  */
-export function emd(a: ArrayLike<number>, b: ArrayLike<number>, cost: MatrixInput, options: EmdOptions = {}): EmdResult {
+export function emd(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  cost: MatrixInput,
+  options: EmdOptions = {},
+): EmdResult {
   const C = toMatrix('cost', cost);
   const n = C.rows;
   const m = C.cols;

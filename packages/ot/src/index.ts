@@ -1,4 +1,3 @@
-export type { CostMode } from './softmin-f64.ts';
 export { costFromR2, costGradFactor, costMatrix } from './cost.ts';
 export type { DualPotentials, LoopOptions, LoopResult, PairKind, SoftminSeam } from './dual-loop.ts';
 export { damping, symmetricSinkhornLoop } from './dual-loop.ts';
@@ -8,6 +7,8 @@ export type { EmdOptions, EmdResult, Exact1dOptions, Exact1dResult, PlanEntry } 
 export { emd, exact1d } from './exact.ts';
 export type { Matrix, MatrixInput, PointCloud, PointsInput } from './inputs.ts';
 export { entropy } from './inputs.ts';
+export type { RoutingConfig } from './routing.ts';
+export { configureRouting, DEFAULT_ROUTING, getRouting, resetRouting } from './routing.ts';
 export type {
   LossName,
   SamplesLossOptions,
@@ -19,21 +20,29 @@ export { samplesLoss } from './samples-loss.ts';
 export { epsilonSchedule, maxDiameter, npArange } from './schedule.ts';
 export type { SinkhornMethod, SinkhornOptions, SinkhornResult } from './sinkhorn.ts';
 export { sinkhorn } from './sinkhorn.ts';
+export type { CostMode } from './softmin-f64.ts';
 export { DENSE_MAX_ENTRIES, F64Seam, logWeights } from './softmin-f64.ts';
 export type { TensorDivergenceParams, TensorDivergenceResult } from './tensor-divergence.ts';
 export { tensorDivergence } from './tensor-divergence.ts';
 export type { TensorCostMode } from './tensor-seam.ts';
 export { pairwiseCost, TensorSeam } from './tensor-seam.ts';
-export type { DivergenceInfo, DivergenceOptions, DivergenceProblem, DivergenceSolution, Engine } from './tf-op.ts';
+export type { TensorSinkhornOptions, TensorSinkhornResult } from './tensor-sinkhorn.ts';
+export { sinkhornTensor } from './tensor-sinkhorn.ts';
+export type {
+  DivergenceInfo,
+  DivergenceOptions,
+  DivergenceProblem,
+  DivergenceSolution,
+  Engine,
+  EngineChoice,
+  RouteQuery,
+} from './tf-op.ts';
 export {
+  backendReadsSync,
+  chooseEngine,
   divergenceFromSolution,
-  F64_AUTO_MAX_ENTRIES,
-  FLOAT32_MIN_RELATIVE_EPS,
   sinkhornDivergence,
   sinkhornDivergenceBatched,
   sinkhornDivergenceMany,
   solveDivergence,
-  TENSOR_DENSE_MAX_ENTRIES,
 } from './tf-op.ts';
-export type { TensorSinkhornOptions, TensorSinkhornResult } from './tensor-sinkhorn.ts';
-export { sinkhornTensor } from './tensor-sinkhorn.ts';

@@ -25,15 +25,16 @@ import { OtInputError } from './errors.ts';
 import { exact1dCore } from './exact.ts';
 import {
   type Cloud,
-  type PointsInput,
   checkEqualMass,
   checkInteger,
   checkPositive,
   entropy,
+  type PointsInput,
   sum,
   toCloud,
   toWeights,
 } from './inputs.ts';
+import { getRouting, type RoutingConfig } from './routing.ts';
 import { epsilonSchedule, scheduleDiameter } from './schedule.ts';
 import { type CostMode, F64Seam } from './softmin-f64.ts';
 
@@ -67,10 +68,12 @@ export interface SamplesLossOptions {
   tol?: number;
   /** Extra symmetric updates allowed after the schedule (default 1000). */
   maxIter?: number;
-  /** 'auto' (default: dense when max(n, m)² <= 4·10^6), 'dense' or 'online' cost evaluation. */
+  /** 'auto' (default: dense when max(n, m)² <= routing.f64DenseMaxEntries, 4·10⁶), 'dense' or 'online'. */
   costMode?: 'auto' | CostMode;
-  /** Relative tolerance of the 'auto' exact-1d rule (default 1e-6). */
+  /** Relative tolerance of the 'auto' exact-1d rule (default routing.exactTolerance, 1e-6). */
   exactTolerance?: number;
+  /** Overrides of the process-wide routing thresholds (see routing.ts) for this call. */
+  routing?: Partial<RoutingConfig>;
   /** Relative tolerance on |Σa − Σb| in balanced mode (default 1e-6). */
   massTolerance?: number;
 }
@@ -105,9 +108,17 @@ export interface SamplesLossResult {
   /** Symmetric updates run (schedule length + extra iterations). */
   iterations: number;
   extraIterations: number;
-  /** Last measured marginal residual (NaN when not measured, i.e. geomlossCompatible). */
+  /**
+   * Sinkhorn: the L1 marginal residual Σ_i w_i |exp((f_i − f̃_i)/ε) − 1| of the returned potentials (the worst of the
+   * four problems): the last one measured by the stopping rule, or, with geomlossCompatible, the one left by
+   * geomloss's fixed schedule (measured on the final extrapolation step; +∞ when exp overflows, i.e. the schedule
+   * stopped far from the fixed point, typical at tiny ε). NaN for exact-1d and kernels.
+   */
   residual: number;
-  /** Sinkhorn with a stopping rule: whether it was met. geomlossCompatible/exact/kernels: true (nothing to meet). */
+  /**
+   * Sinkhorn: residual <= tol·mass (the stopping rule was met; with geomlossCompatible this reports whether
+   * geomloss's schedule happened to converge). Never hidden: check it. exact-1d and kernels: true.
+   */
   converged: boolean;
   /** exact-1d: the bound on |value − S_ε| (or |value − OT_ε|); 0 otherwise. */
   errorBound: number;
@@ -139,7 +150,10 @@ export function samplesLoss(x: PointsInput, y: PointsInput, options: SamplesLoss
   const prep = prepare(x, y, options);
   if (loss === 'sinkhorn') return sinkhornLoss(prep, options);
   if (loss === 'energy' || loss === 'gaussian' || loss === 'laplacian') return kernelLoss(prep, loss, options);
-  throw new OtInputError('INVALID_OPTION', `loss must be 'sinkhorn', 'energy', 'gaussian' or 'laplacian', got ${String(loss)}`);
+  throw new OtInputError(
+    'INVALID_OPTION',
+    `loss must be 'sinkhorn', 'energy', 'gaussian' or 'laplacian', got ${String(loss)}`,
+  );
 }
 
 function sinkhornLoss(prep: Prepared, o: SamplesLossOptions): SamplesLossResult {
@@ -162,6 +176,11 @@ function sinkhornLoss(prep: Prepared, o: SamplesLossOptions): SamplesLossResult 
   }
   if (rho === undefined) checkEqualMass(a, b, o.massTolerance ?? 1e-6, 'the weights a and b');
   const compat = o.geomlossCompatible ?? false;
+  const routing = getRouting(o.routing);
+  const modeOpt = o.costMode ?? 'auto';
+  if (modeOpt !== 'auto' && modeOpt !== 'dense' && modeOpt !== 'online') {
+    throw new OtInputError('INVALID_OPTION', `costMode must be 'auto', 'dense' or 'online', got ${String(modeOpt)}`);
+  }
   const solver = o.solver ?? 'auto';
   if (solver !== 'auto' && solver !== 'sinkhorn' && solver !== 'exact-1d') {
     throw new OtInputError('INVALID_OPTION', `solver must be 'auto', 'sinkhorn' or 'exact-1d', got ${String(solver)}`);
@@ -183,7 +202,7 @@ function sinkhornLoss(prep: Prepared, o: SamplesLossOptions): SamplesLossResult 
     const ha = entropy(a);
     const hb = entropy(b);
     const errorBound = debias ? (eps * (ha + hb)) / 2 : eps * Math.min(ha, hb);
-    const tolRel = o.exactTolerance ?? 1e-6;
+    const tolRel = o.exactTolerance ?? routing.exactTolerance;
     if (solver === 'exact-1d' || errorBound <= tolRel * ex.value) {
       return {
         ...base,
@@ -209,16 +228,13 @@ function sinkhornLoss(prep: Prepared, o: SamplesLossOptions): SamplesLossResult 
 
   const diameter = scheduleDiameter(x, y, blur, o.diameter);
   const epsList = epsilonSchedule(p, diameter, blur, scaling);
-  const modeOpt = o.costMode ?? 'auto';
-  const seam = new F64Seam(x, a, y, b, p, debias, modeOpt === 'auto' ? undefined : modeOpt);
-  let converge: { tol: number; maxIter: number } | undefined;
-  if (!compat) {
-    const maxIter = o.maxIter ?? 1000;
-    checkInteger('maxIter', maxIter, 0);
-    const tol = o.tol ?? 1e-9;
-    if (!(tol >= 0)) throw new OtInputError('INVALID_OPTION', `tol must be >= 0, got ${tol}`);
-    converge = { tol: tol * sum(a), maxIter };
-  }
+  const seam = new F64Seam(x, a, y, b, p, debias, modeOpt === 'auto' ? undefined : modeOpt, routing.f64DenseMaxEntries);
+  const maxIter = o.maxIter ?? 1000;
+  checkInteger('maxIter', maxIter, 0);
+  const tolIn = o.tol ?? 1e-9;
+  if (!(tolIn >= 0)) throw new OtInputError('INVALID_OPTION', `tol must be >= 0, got ${tolIn}`);
+  const tol = tolIn * sum(a);
+  const converge = compat ? undefined : { tol, maxIter };
   const loop = symmetricSinkhornLoop(seam, epsList, { debias, rho, converge });
   const pot = loop.potentials;
   const lam = damping(eps, rho);
@@ -227,6 +243,16 @@ function sinkhornLoss(prep: Prepared, o: SamplesLossOptions): SamplesLossResult 
   const yx = seam.softminWithGrad('yx', eps, lam, pot.fBA); // g_ab on y
   const xx = debias ? seam.softminWithGrad('xx', eps, lam, pot.fAA) : undefined;
   const yy = debias ? seam.softminWithGrad('yy', eps, lam, pot.gBB) : undefined;
+  let residual = loop.residual;
+  let converged = loop.converged;
+  if (compat) {
+    // geomloss has no stopping rule: measure where its schedule left the potentials (same residual as the rule's).
+    residual = Math.max(seam.residual('xy', pot.fBA, xy.value, eps), seam.residual('yx', pot.gAB, yx.value, eps));
+    if (xx && pot.fAA) residual = Math.max(residual, seam.residual('xx', pot.fAA, xx.value, eps));
+    if (yy && pot.gBB) residual = Math.max(residual, seam.residual('yy', pot.gBB, yy.value, eps));
+    if (Number.isNaN(residual)) residual = Number.POSITIVE_INFINITY;
+    converged = residual <= tol;
+  }
   const d = x.d;
   const gradX = new Float64Array(x.n * d);
   const gradY = new Float64Array(y.n * d);
@@ -295,14 +321,18 @@ function sinkhornLoss(prep: Prepared, o: SamplesLossOptions): SamplesLossResult 
     diameter,
     iterations: loop.iterations,
     extraIterations: loop.extraIterations,
-    residual: loop.residual,
-    converged: loop.converged ?? true,
+    residual,
+    converged: converged ?? false,
     errorBound: 0,
     costMode: seam.mode,
   };
 }
 
-function kernelLoss(prep: Prepared, loss: 'energy' | 'gaussian' | 'laplacian', o: SamplesLossOptions): SamplesLossResult {
+function kernelLoss(
+  prep: Prepared,
+  loss: 'energy' | 'gaussian' | 'laplacian',
+  o: SamplesLossOptions,
+): SamplesLossResult {
   const { x, y, a, b } = prep;
   const blur = o.blur ?? 0.05;
   checkPositive('blur', blur);
@@ -333,7 +363,8 @@ function kernelLoss(prep: Prepared, loss: 'energy' | 'gaussian' | 'laplacian', o
         const r2 = sqDist(c.data, i, c.data, j, d);
         const [k, s] = kern(r2);
         kw += w[j]! * k;
-        for (let t = 0; t < d; t++) gp[i * d + t] = gp[i * d + t]! + w[i]! * w[j]! * s * (c.data[i * d + t]! - c.data[j * d + t]!);
+        for (let t = 0; t < d; t++)
+          gp[i * d + t] = gp[i * d + t]! + w[i]! * w[j]! * s * (c.data[i * d + t]! - c.data[j * d + t]!);
       }
       gw[i] = kw;
       value += 0.5 * w[i]! * kw;

@@ -13,11 +13,11 @@
  */
 import { OtInputError } from './errors.ts';
 import {
-  type MatrixInput,
   checkEpsilon,
   checkEqualMass,
   checkInteger,
   checkPositive,
+  type MatrixInput,
   sum,
   toMatrix,
   toWeights,
@@ -121,19 +121,29 @@ export function sinkhorn(
     checkPositive('epsScaling.start', start);
     const stageTol = es.stageTol ?? 1e-3 * sum(wa);
     const stageMaxIter = es.stageMaxIter ?? 100;
+    const la = wa.map(Math.log);
+    const lb = wb.map(Math.log);
     for (let e = start; e > eps; e *= scaling) {
-      // Potentials f = ε(logU − log a) carry over between stages; log-scalings are rescaled accordingly.
+      // The dual potentials f = ε(logU − log a), g = ε(logV − log b) carry over between stages (they converge as
+      // ε decreases, the log-scalings do not): logU_next = f/ε_next + log a.
       const stage = logDomain(wa, wb, C.data, C.rows, C.cols, e, stageMaxIter, stageTol, init);
       extraIters += stage.niter + 1;
-      const f = new Float64Array(C.rows);
-      const g = new Float64Array(C.cols);
-      for (let i = 0; i < C.rows; i++) f[i] = e * stage.logU[i]!;
-      for (let j = 0; j < C.cols; j++) g[j] = e * stage.logV[j]!;
       const next = Math.max(e * scaling, eps);
-      init = { logU: f.map((v) => v / next), logV: g.map((v) => v / next) };
+      init = {
+        logU: stage.logU.map((v, i) => (wa[i]! > 0 ? (e * (v - la[i]!)) / next + la[i]! : v)),
+        logV: stage.logV.map((v, j) => (wb[j]! > 0 ? (e * (v - lb[j]!)) / next + lb[j]! : v)),
+      };
     }
   }
-  const res = finish(logDomain(wa, wb, C.data, C.rows, C.cols, eps, maxIter, tol, init), wa, wb, C.data, C.rows, C.cols, eps);
+  const res = finish(
+    logDomain(wa, wb, C.data, C.rows, C.cols, eps, maxIter, tol, init),
+    wa,
+    wb,
+    C.data,
+    C.rows,
+    C.cols,
+    eps,
+  );
   res.iterations += extraIters;
   return res;
 }
@@ -147,7 +157,15 @@ interface RawResult {
   warnings: string[];
 }
 
-function colErr(logU: Float64Array, logV: Float64Array, c: Float64Array, n: number, m: number, eps: number, b: Float64Array): number {
+function colErr(
+  logU: Float64Array,
+  logV: Float64Array,
+  c: Float64Array,
+  n: number,
+  m: number,
+  eps: number,
+  b: Float64Array,
+): number {
   const col = new Float64Array(m);
   for (let i = 0; i < n; i++) {
     const off = i * m;
@@ -267,7 +285,14 @@ function logDomain(
   const warnings: string[] = [];
   let converged = false;
   let ii = 0;
-  const lseInto = (mat: Float64Array, rows: number, cols: number, add: Float64Array, logw: Float64Array, out: Float64Array) => {
+  const lseInto = (
+    mat: Float64Array,
+    rows: number,
+    cols: number,
+    add: Float64Array,
+    logw: Float64Array,
+    out: Float64Array,
+  ) => {
     for (let r = 0; r < rows; r++) {
       const off = r * cols;
       let mx = Number.NEGATIVE_INFINITY;

@@ -16,7 +16,7 @@ export function logWeights(w: Float64Array): Float64Array {
 
 export type CostMode = 'dense' | 'online';
 
-/** Largest N·M for which the dense mode is chosen automatically (4·10^6 entries = 32 MB per matrix). */
+/** Default largest max(N, M)² for which the dense mode is chosen automatically (4·10⁶ entries = 32 MB a matrix). */
 export const DENSE_MAX_ENTRIES = 4_000_000;
 
 interface PairData {
@@ -38,12 +38,21 @@ export class F64Seam implements SoftminSeam<Float64Array> {
   softminCalls = 0;
   kernelEvaluations = 0;
 
-  constructor(x: Cloud, a: Float64Array, y: Cloud, b: Float64Array, p: number, debias: boolean, mode?: CostMode) {
+  constructor(
+    x: Cloud,
+    a: Float64Array,
+    y: Cloud,
+    b: Float64Array,
+    p: number,
+    debias: boolean,
+    mode?: CostMode,
+    denseMaxEntries = DENSE_MAX_ENTRIES,
+  ) {
     this.p = p;
     this.d = x.d;
     const la = logWeights(a);
     const lb = logWeights(b);
-    this.mode = mode ?? (Math.max(x.n, y.n) ** 2 <= DENSE_MAX_ENTRIES ? 'dense' : 'online');
+    this.mode = mode ?? (Math.max(x.n, y.n) ** 2 <= denseMaxEntries ? 'dense' : 'online');
     this.pairs = {
       xx: { rows: x, cols: x, colLogW: la, rowW: a },
       yy: { rows: y, cols: y, colLogW: lb, rowW: b },
@@ -71,6 +80,8 @@ export class F64Seam implements SoftminSeam<Float64Array> {
     const n = pr.rows.n;
     const m = pr.cols.n;
     const h = new Float64Array(m);
+    // Divisions, not multiplications by 1/ε: at FairCLIP's C/ε ≈ 1e16 the rounding of either matters, and geomloss
+    // divides.
     for (let j = 0; j < m; j++) h[j] = pot === undefined ? pr.colLogW[j]! : pr.colLogW[j]! + pot[j]! / eps;
     const v = this.scratch;
     const c = pr.cost;
@@ -158,6 +169,12 @@ export class F64Seam implements SoftminSeam<Float64Array> {
   average(a: Float64Array, b: Float64Array): Float64Array {
     const out = new Float64Array(a.length);
     for (let i = 0; i < a.length; i++) out[i] = 0.5 * (a[i]! + b[i]!);
+    return out;
+  }
+
+  mix(a: Float64Array, b: Float64Array, w: number): Float64Array {
+    const out = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i++) out[i] = (1 - w) * a[i]! + w * b[i]!;
     return out;
   }
 

@@ -25,6 +25,8 @@ export interface TensorDivergenceResult {
   /** geomloss potentials (debiased: f_ba − f_aa, g_ab − g_bb). */
   f: tf.Tensor2D;
   g: tf.Tensor2D;
+  /** [B]: the L1 marginal residual the fixed schedule left (worst of the problems' OT terms; +∞ on overflow). */
+  residual: tf.Tensor1D;
 }
 
 /** Runs the loop for x [B,N,D], a [B,N], y [B,M,D], b [B,M]; every returned tensor belongs to the caller. */
@@ -81,7 +83,21 @@ export function tensorDivergence(
       };
       const sx = side(a, xy, xx);
       const sy = side(b, yx, yy);
+      const res = [
+        seam.residualTensor('xy', pot.fBA, xy.value, eps),
+        seam.residualTensor('yx', pot.gAB, yx.value, eps),
+      ];
+      if (xx && pot.fAA) res.push(seam.residualTensor('xx', pot.fAA, xx.value, eps));
+      if (yy && pot.gBB) res.push(seam.residualTensor('yy', pot.gBB, yy.value, eps));
+      // NaN (∞ − ∞ after an overflow) reads as +∞: far from converged.
+      const worst = tf.max(tf.stack(res), 0);
+      const residual = tf.where(
+        tf.isNaN(worst),
+        tf.fill([worst.shape[0]!], Number.POSITIVE_INFINITY),
+        worst,
+      ) as tf.Tensor1D;
       return {
+        residual,
         value: tf.add(sx.value, sy.value) as tf.Tensor1D,
         gradX: sx.grad,
         gradY: sy.grad,

@@ -20,6 +20,7 @@ interface TensorPair {
   rows: tf.Tensor3D;
   cols: tf.Tensor3D;
   colLogW: tf.Tensor2D;
+  rowW: tf.Tensor2D;
   cost?: tf.Tensor3D;
 }
 
@@ -37,7 +38,9 @@ export function pairwiseCost(x: tf.Tensor3D, y: tf.Tensor3D, p: number): tf.Tens
 
 /** log w with −100000 where w <= 0 (geomloss). */
 export function tensorLogWeights(w: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.where(tf.greater(w, 0), tf.log(tf.maximum(w, 1e-38)), tf.fill(w.shape, -100000)) as tf.Tensor2D);
+  return tf.tidy(
+    () => tf.where(tf.greater(w, 0), tf.log(tf.maximum(w, 1e-38)), tf.fill(w.shape, -100000)) as tf.Tensor2D,
+  );
 }
 
 export class TensorSeam implements SoftminSeam<tf.Tensor2D> {
@@ -45,6 +48,12 @@ export class TensorSeam implements SoftminSeam<tf.Tensor2D> {
   private readonly pairs: Record<PairKind, TensorPair>;
   private readonly p: number;
   private readonly owned: tf.Tensor[] = [];
+  /**
+   * Scalars as tensors, one per distinct value for the seam's lifetime: an op with a JS number creates and uploads a
+   * new scalar tensor each time, which dominates small problems on WebGPU (~0.5 ms an upload on Dawn vs ~0.1 ms a
+   * dispatch); the loop needs only 1/ε, −ε·λ and ½ per ε of the schedule.
+   */
+  private readonly scalars = new Map<number, tf.Scalar>();
 
   constructor(
     x: tf.Tensor3D,
@@ -61,10 +70,10 @@ export class TensorSeam implements SoftminSeam<tf.Tensor2D> {
     const lb = tensorLogWeights(b);
     this.owned.push(la, lb);
     this.pairs = {
-      xx: { rows: x, cols: x, colLogW: la },
-      yy: { rows: y, cols: y, colLogW: lb },
-      xy: { rows: x, cols: y, colLogW: lb },
-      yx: { rows: y, cols: x, colLogW: la },
+      xx: { rows: x, cols: x, colLogW: la, rowW: a },
+      yy: { rows: y, cols: y, colLogW: lb, rowW: b },
+      xy: { rows: x, cols: y, colLogW: lb, rowW: a },
+      yx: { rows: y, cols: x, colLogW: la, rowW: b },
     };
     if (mode === 'dense') {
       const cxy = pairwiseCost(x, y, p);
@@ -82,30 +91,50 @@ export class TensorSeam implements SoftminSeam<tf.Tensor2D> {
     }
   }
 
+  private s(v: number): tf.Scalar {
+    let t = this.scalars.get(v);
+    if (t === undefined) {
+      t = tf.keep(tf.scalar(v));
+      this.scalars.set(v, t);
+    }
+    return t;
+  }
+
   private h(kind: PairKind, eps: number, pot?: tf.Tensor2D): tf.Tensor2D {
     const lw = this.pairs[kind].colLogW;
-    return pot === undefined ? tf.clone(lw) : (tf.add(lw, tf.div(pot, eps)) as tf.Tensor2D);
+    return pot === undefined ? tf.clone(lw) : (tf.add(lw, tf.mul(pot, this.s(1 / eps))) as tf.Tensor2D);
   }
 
   /** logsumexp_j (h_j − C_ij/ε) as [B, rows] (dense), or −softmin/ε via the fused kernel (online). */
   private lse(kind: PairKind, eps: number, h: tf.Tensor2D): tf.Tensor2D {
     const pr = this.pairs[kind];
     if (pr.cost !== undefined) {
-      return tf.logSumExp(tf.sub(tf.expandDims(h, 1), tf.div(pr.cost, eps)), 2) as tf.Tensor2D;
+      return tf.logSumExp(tf.sub(tf.expandDims(h, 1), tf.mul(pr.cost, this.s(1 / eps))), 2) as tf.Tensor2D;
     }
-    return tf.div(softminBatched(pr.rows, pr.cols, h, eps, this.p), -eps) as tf.Tensor2D;
+    return tf.mul(softminBatched(pr.rows, pr.cols, h, eps, this.p), this.s(-1 / eps)) as tf.Tensor2D;
   }
 
   softmin(kind: PairKind, eps: number, damping: number, pot?: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.mul(this.lse(kind, eps, this.h(kind, eps, pot)), -eps * damping) as tf.Tensor2D);
+    return tf.tidy(() => tf.mul(this.lse(kind, eps, this.h(kind, eps, pot)), this.s(-eps * damping)) as tf.Tensor2D);
   }
 
   average(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.mul(tf.add(a, b), 0.5) as tf.Tensor2D);
+    return tf.tidy(() => tf.mul(tf.add(a, b), this.s(0.5)) as tf.Tensor2D);
   }
 
   release(v: tf.Tensor2D): void {
     v.dispose();
+  }
+
+  /**
+   * The L1 marginal residual Σ_i r_i |exp((old_i − updated_i)/ε) − 1| per problem ([B]), as a tensor (no read-back):
+   * the float64 core's `residual`, for the potentials the loop ended with.
+   */
+  residualTensor(kind: PairKind, old: tf.Tensor2D, updated: tf.Tensor2D, eps: number): tf.Tensor1D {
+    const w = this.pairs[kind].rowW;
+    return tf.tidy(
+      () => tf.sum(tf.mul(w, tf.abs(tf.expm1(tf.mul(tf.sub(old, updated), this.s(1 / eps))))), 1) as tf.Tensor1D,
+    );
   }
 
   /**
@@ -114,17 +143,22 @@ export class TensorSeam implements SoftminSeam<tf.Tensor2D> {
    * Online mode supports p = 2 only: the barycentre Σ_j π_ij y_j is obtained from extra soft-mins with log-shifted
    * coordinates.
    */
-  softminWithGrad(kind: PairKind, eps: number, damping: number, pot?: tf.Tensor2D): { value: tf.Tensor2D; grad: tf.Tensor3D } {
+  softminWithGrad(
+    kind: PairKind,
+    eps: number,
+    damping: number,
+    pot?: tf.Tensor2D,
+  ): { value: tf.Tensor2D; grad: tf.Tensor3D } {
     const pr = this.pairs[kind];
     return tf.tidy(() => {
       const h = this.h(kind, eps, pot);
       const lse = this.lse(kind, eps, h);
-      const value = tf.mul(lse, -eps * damping) as tf.Tensor2D;
+      const value = tf.mul(lse, this.s(-eps * damping)) as tf.Tensor2D;
       let grad: tf.Tensor3D;
       if (pr.cost !== undefined) {
         // π_ij ∝ exp(l_ij − max_j l_ij), normalised by its own row sum: a convex combination even when float32
         // cannot resolve l (tiny ε), so the gradient stays within the columns' hull instead of overflowing.
-        const logits = tf.sub(tf.expandDims(h, 1), tf.div(pr.cost, eps));
+        const logits = tf.sub(tf.expandDims(h, 1), tf.mul(pr.cost, this.s(1 / eps)));
         const wRaw = tf.exp(tf.sub(logits, tf.max(logits, 2, true))) as tf.Tensor3D;
         const norm = tf.sum(wRaw, 2, true);
         let w = tf.div(wRaw, norm) as tf.Tensor3D;
@@ -147,7 +181,7 @@ export class TensorSeam implements SoftminSeam<tf.Tensor2D> {
         const cols: tf.Tensor[] = [];
         for (let k = 0; k < d; k++) {
           const logY = tf.log(tf.squeeze(tf.slice(yPos, [0, 0, k], [-1, -1, 1]), [2]));
-          const lk = tf.div(softminBatched(pr.rows, pr.cols, tf.add(h, logY) as tf.Tensor2D, eps, 2), -eps);
+          const lk = tf.mul(softminBatched(pr.rows, pr.cols, tf.add(h, logY) as tf.Tensor2D, eps, 2), this.s(-1 / eps));
           cols.push(tf.exp(tf.sub(lk, lse)));
         }
         const bary = tf.minimum(tf.maximum(tf.sub(tf.stack(cols, 2), shift), minC), maxC);
@@ -160,5 +194,7 @@ export class TensorSeam implements SoftminSeam<tf.Tensor2D> {
   dispose(): void {
     for (const t of this.owned) t.dispose();
     this.owned.length = 0;
+    for (const t of this.scalars.values()) t.dispose();
+    this.scalars.clear();
   }
 }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { OtInputError } from './errors.ts';
-import { type MatrixInput, checkEpsilon, checkEqualMass, checkInteger, toMatrix, toWeights } from './inputs.ts';
+import { checkEpsilon, checkEqualMass, checkInteger, type MatrixInput, toMatrix, toWeights } from './inputs.ts';
 
 export interface TensorSinkhornOptions {
   maxIter?: number;
@@ -49,8 +49,8 @@ export async function sinkhornTensor(
   const n = C.rows;
   const m = C.cols;
   const Mr = tf.tidy(() => tf.div(tf.tensor2d(Float32Array.from(C.data), [n, m]), -eps));
-  const la = tf.log(tf.tensor1d(Float32Array.from(wa)));
-  const lb = tf.log(tf.tensor1d(Float32Array.from(wb)));
+  const la = tf.tidy(() => tf.log(tf.tensor1d(Float32Array.from(wa))));
+  const lb = tf.tidy(() => tf.log(tf.tensor1d(Float32Array.from(wb))));
   const bT = tf.tensor1d(Float32Array.from(wb));
   let u: tf.Tensor1D = tf.zeros([n]);
   let v: tf.Tensor1D = tf.zeros([m]);

@@ -42,7 +42,9 @@ export function arbCloud(n: number, d: number): fc.Arbitrary<CloudCase> {
 }
 
 /** Two clouds in the same dimension with positive normalised weights (uniform when `uniform`). */
-export function arbPair(opts: { maxN?: number; maxD?: number; minD?: number; uniform?: boolean } = {}): fc.Arbitrary<PairCase> {
+export function arbPair(
+  opts: { maxN?: number; maxD?: number; minD?: number; uniform?: boolean } = {},
+): fc.Arbitrary<PairCase> {
   const maxN = opts.maxN ?? 12;
   return fc
     .record({
@@ -85,9 +87,12 @@ export function arbMatrixCase(maxN = 8): fc.Arbitrary<MatrixCase> {
 
 /** A permutation of 0..n−1. */
 export function arbPermutation(n: number): fc.Arbitrary<number[]> {
-  return fc
-    .array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: n, maxLength: n })
-    .map((keys) => keys.map((k, i) => [k, i] as const).sort((s, t) => s[0] - t[0] || s[1] - t[1]).map(([, i]) => i));
+  return fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: n, maxLength: n }).map((keys) =>
+    keys
+      .map((k, i) => [k, i] as const)
+      .sort((s, t) => s[0] - t[0] || s[1] - t[1])
+      .map(([, i]) => i),
+  );
 }
 
 /**
@@ -95,7 +100,10 @@ export function arbPermutation(n: number): fc.Arbitrary<number[]> {
  * (i, σ(i)) and >= margin elsewhere; the optimal plan is σ / n and, at ε << margin, so is the entropic plan
  * (off-permutation mass <= n·exp(−(margin − 2)/ε)).
  */
-export function arbPlantedPermutation(maxN = 8, margin = 5): fc.Arbitrary<{ perm: number[]; C: Float64Array; n: number }> {
+export function arbPlantedPermutation(
+  maxN = 8,
+  margin = 5,
+): fc.Arbitrary<{ perm: number[]; C: Float64Array; n: number }> {
   return fc
     .integer({ min: 1, max: maxN })
     .chain((n) =>

@@ -51,7 +51,8 @@ describe('exact1d', () => {
           expectNear(dual, r.value, 1e-9, 1e-9, 'duality');
           const C = costMatrix(Float64Array.from(x), x.length, Float64Array.from(y), y.length, 1, p);
           for (let i = 0; i < x.length; i++) {
-            for (let j = 0; j < y.length; j++) expect(r.f[i]! + r.g[j]!).toBeLessThanOrEqual(C[i * y.length + j]! + 1e-9);
+            for (let j = 0; j < y.length; j++)
+              expect(r.f[i]! + r.g[j]!).toBeLessThanOrEqual(C[i * y.length + j]! + 1e-9);
           }
           // Same optimum as the network simplex on the explicit cost.
           const e = emd(new Array(x.length).fill(1 / x.length), new Array(y.length).fill(1 / y.length), {
@@ -106,9 +107,14 @@ describe('emd (network simplex)', () => {
   it('equals brute force over permutations for uniform n = m <= 6 (Birkhoff)', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 6 }).chain((n) =>
-          fc.tuple(fc.constant(n), fc.array(fc.double({ min: 0, max: 10, noNaN: true }), { minLength: n * n, maxLength: n * n })),
-        ),
+        fc
+          .integer({ min: 1, max: 6 })
+          .chain((n) =>
+            fc.tuple(
+              fc.constant(n),
+              fc.array(fc.double({ min: 0, max: 10, noNaN: true }), { minLength: n * n, maxLength: n * n }),
+            ),
+          ),
         ([n, c]) => {
           let best = Number.POSITIVE_INFINITY;
           for (const perm of permutations(n)) {

@@ -14,7 +14,13 @@ export function scaledMaxError(actual: ArrayLike<number>, expected: ArrayLike<nu
 }
 
 /** Elementwise |a − e| <= atol + rtol·|e|, reporting the worst element. */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol = 0, label = ''): void {
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  atol = 0,
+  label = '',
+): void {
   expect(actual.length, `${label} length`).toBe(expected.length);
   let worst = -1;
   let worstExcess = 0;

@@ -1,11 +1,12 @@
 /**
  * The OT law suite (test/laws.ts) on the float64 CPU core, fed by fast-check. The same laws run on the tfjs engines
- * in laws-backends.prop.test.ts.
+ * in laws-backends.ts (run by backends.test.ts).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { samplesLoss } from '../src/index.ts';
 import { arbDiracPair, arbMatrixCase, arbPair, arbPermutation, arbPlantedPermutation } from './arbitraries.ts';
+import { expectNear, runs } from './helpers.ts';
 import {
   assertCostEpsScaling,
   assertGradientFiniteDifference,
@@ -17,11 +18,11 @@ import {
   assertSolversAgree,
   assertSymmetric,
   assertTranslationFormula,
+  assertTranslationInvariance,
   assertTransposeSymmetry,
   assertZeroOnIdentical,
   costScale,
 } from './laws.ts';
-import { expectNear, runs } from './helpers.ts';
 import { f64Converged, f64Geomloss, f64Matrix } from './solvers.ts';
 
 const logSolver = f64Matrix('log');
@@ -44,7 +45,9 @@ describe('matrix Sinkhorn laws (cpu-f64)', () => {
 
   it('OT(a, b, C) = OT(b, a, Cᵀ) with the transposed plan', async () => {
     await fc.assert(
-      fc.asyncProperty(arbMatrixCase(), relEps, (mc, rel) => assertTransposeSymmetry(logSolver, mc, epsOf(mc.spread, rel))),
+      fc.asyncProperty(arbMatrixCase(), relEps, (mc, rel) =>
+        assertTransposeSymmetry(logSolver, mc, epsOf(mc.spread, rel)),
+      ),
       { numRuns: runs(40) },
     );
   });
@@ -80,7 +83,9 @@ describe('matrix Sinkhorn laws (cpu-f64)', () => {
 
   it('known answer: a planted permutation (margin 5) is the plan at ε = 0.1', async () => {
     await fc.assert(
-      fc.asyncProperty(arbPlantedPermutation(), ({ perm, C, n }) => assertPlantedPermutation(logSolver, perm, C, n, 0.1)),
+      fc.asyncProperty(arbPlantedPermutation(), ({ perm, C, n }) =>
+        assertPlantedPermutation(logSolver, perm, C, n, 0.1),
+      ),
       { numRuns: runs(30) },
     );
   });
@@ -121,10 +126,32 @@ describe('Sinkhorn divergence laws (cpu-f64)', () => {
     await fc.assert(
       fc.asyncProperty(
         arbPair({ maxN: 8 }).chain((pc) =>
-          fc.tuple(fc.constant(pc), fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: pc.x.d, maxLength: pc.x.d })),
+          fc.tuple(
+            fc.constant(pc),
+            fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: pc.x.d, maxLength: pc.x.d }),
+          ),
         ),
         blurRel,
         ([pc, t], rel) => assertTranslationFormula(f64Converged, pc, t, blurOf(pc, rel)),
+      ),
+      { numRuns: runs(20) },
+    );
+  });
+
+  it('invariant to translating both clouds (geomloss schedule: at every iteration count; and converged)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        arbPair({ maxN: 8 }).chain((pc) =>
+          fc.tuple(
+            fc.constant(pc),
+            fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: pc.x.d, maxLength: pc.x.d }),
+          ),
+        ),
+        blurRel,
+        async ([pc, t], rel) => {
+          await assertTranslationInvariance(f64Geomloss, pc, t, blurOf(pc, rel));
+          await assertTranslationInvariance(f64Converged, pc, t, blurOf(pc, rel));
+        },
       ),
       { numRuns: runs(20) },
     );
@@ -145,8 +172,14 @@ describe('Sinkhorn divergence laws (cpu-f64)', () => {
         arbPair({ maxN: 6 }).chain((pc) =>
           fc.tuple(
             fc.constant(pc),
-            fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: pc.x.n * pc.x.d, maxLength: pc.x.n * pc.x.d }),
-            fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: pc.y.n * pc.y.d, maxLength: pc.y.n * pc.y.d }),
+            fc.array(fc.double({ min: -1, max: 1, noNaN: true }), {
+              minLength: pc.x.n * pc.x.d,
+              maxLength: pc.x.n * pc.x.d,
+            }),
+            fc.array(fc.double({ min: -1, max: 1, noNaN: true }), {
+              minLength: pc.y.n * pc.y.d,
+              maxLength: pc.y.n * pc.y.d,
+            }),
           ),
         ),
         fc.double({ min: 0.3, max: 2, noNaN: true }),
@@ -164,8 +197,8 @@ describe('Sinkhorn divergence laws (cpu-f64)', () => {
   });
 
   it('known answer: Dirac to Dirac gives OT_ε = C(x, y) (biased) and S = C(x, y) (debiased), any blur', async () => {
-    await fc.assert(
-      fc.asyncProperty(arbDiracPair(), fc.double({ min: 1e-3, max: 10, noNaN: true }), fc.boolean(), (pc, blur, debias) => {
+    fc.assert(
+      fc.property(arbDiracPair(), fc.double({ min: 1e-3, max: 10, noNaN: true }), fc.boolean(), (pc, blur, debias) => {
         let r2 = 0;
         for (let k = 0; k < pc.x.d; k++) r2 += (pc.x.data[k]! - pc.y.data[k]!) ** 2;
         const r = samplesLoss(pc.x, pc.y, { blur, debias, geomlossCompatible: true });
