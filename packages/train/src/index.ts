@@ -50,6 +50,6 @@ export type {
   TrainRunOptions,
   TrainRunResult,
 } from './run.ts';
-export { packageVersions, runTraining, TrainError } from './run.ts';
+export { packageVersions, runTraining, SCORES_FILE, TrainError } from './run.ts';
 export type { GroupPart, HostBatch, StepTerms } from './step.ts';
 export { groupScoresFromLoaders, scoresForDistance, selectScores, stepLoss } from './step.ts';

@@ -6,7 +6,7 @@
 // Library code never picks a backend: call initCompute from @fairclip/compute first.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import {
   type ClipModel,
   clipToSafetensors,
@@ -159,7 +159,16 @@ export interface TrainRunResult {
   selectedEpoch: number | null;
   /** Whether this call resumed a checkpoint (and at which global step). */
   resumedFromStep: number | null;
-  files: { testCsv: string; valCsv: string; stepsCsv: string; result: string; summary: string; checkpoints: string };
+  files: {
+    testCsv: string;
+    valCsv: string;
+    stepsCsv: string;
+    /** Per-sample test scores of the selected epoch (written when an epoch is selected). */
+    testScores: string;
+    result: string;
+    summary: string;
+    checkpoints: string;
+  };
   /** The trained model (fine-tuning, zero-shot) — owned by the caller, dispose it. Null for linear probing. */
   model: ClipModel | null;
 }
@@ -359,13 +368,67 @@ function promptTokens(ctx: RunContext): { data: Int32Array; shape: [number, numb
   return { data: ctx.loaded.tokenizer.tokenize(ctx.cfg.eval.prompts, { contextLength: l }).data, shape: [2, l] };
 }
 
+interface SplitsEvaluation {
+  val: SplitResult;
+  test: SplitResult;
+  /** The test set's per-sample scores (probability of the positive class), for scores_test.csv. */
+  testScores: Float64Array;
+}
+
 async function evaluateSplits(
   ctx: RunContext,
   scoresOf: (s: SplitData) => Promise<Float64Array>,
-): Promise<{ val: SplitResult; test: SplitResult }> {
+): Promise<SplitsEvaluation> {
   const val = evaluateScores(await scoresOf(ctx.data.val), ctx.data.val, ctx.cfg.eval, ctx.data.groupNames);
-  const test = evaluateScores(await scoresOf(ctx.data.test), ctx.data.test, ctx.cfg.eval, ctx.data.groupNames);
-  return { val, test };
+  const testScores = await scoresOf(ctx.data.test);
+  const test = evaluateScores(testScores, ctx.data.test, ctx.cfg.eval, ctx.data.groupNames);
+  return { val, test, testScores };
+}
+
+/** The per-sample test scores of the selected epoch: file, label, score and the group id of every attribute. */
+export const SCORES_FILE = 'scores_test.csv';
+
+function scoresCsv(ctx: RunContext, epoch: number, scores: Float64Array): string {
+  const attrs = ctx.cfg.eval.attributes;
+  const rows = ctx.data.test.samples.map((s, i) => [
+    String(epoch),
+    basename(s.file),
+    String(s.label),
+    String(scores[i]),
+    ...attrs.map((a) => String(s.groups[a] ?? -1)),
+  ]);
+  return csvText(rows, ['epoch', 'file', 'label', 'score', ...attrs]);
+}
+
+/**
+ * Records an evaluated epoch (both training modes): appends it to the history and, when it improves the selection
+ * criterion, makes it the selected epoch, writes its test scores and calls `onBest` (fine-tuning writes
+ * best.safetensors there).
+ */
+async function recordEpoch(
+  ctx: RunContext,
+  state: RunState,
+  fields: { epoch: number; seconds: number; ev: SplitsEvaluation | null },
+  onBest?: () => Promise<void>,
+): Promise<EpochRecord> {
+  const { epoch, ev } = fields;
+  const acc = state.acc;
+  const record: EpochRecord = {
+    epoch,
+    trainLoss: acc.count ? acc.sums.loss! / acc.counts.loss! : null,
+    terms: meanTerms(acc),
+    val: ev?.val.eval ?? null,
+    test: ev?.test.eval ?? null,
+    seconds: fields.seconds,
+  };
+  state.history.push({ record, valReport: ev?.val.report ?? null, testReport: ev?.test.report ?? null });
+  const c = criterion(ctx.cfg, record);
+  if (ev && c !== null && (state.best === null || c > state.best.value)) {
+    state.best = { epoch, value: c };
+    writeFileAtomic(join(ctx.outDir, SCORES_FILE), scoresCsv(ctx, epoch, ev.testScores));
+    await onBest?.();
+  }
+  return record;
 }
 
 function progressFor(ctx: RunContext, total: number): Progress {
@@ -588,25 +651,18 @@ async function runFinetune(
       const ev = evaluate
         ? await evaluateSplits(ctx, (sp) => zeroShotSplitScores(model, sp, prompts, cfg.eval.batchSize, signal))
         : null;
-      const acc = state.acc;
-      const record: EpochRecord = {
-        epoch,
-        trainLoss: acc.count ? acc.sums.loss! / acc.counts.loss! : null,
-        terms: meanTerms(acc),
-        val: ev?.val.eval ?? null,
-        test: ev?.test.eval ?? null,
-        seconds: acc.seconds + (performance.now() - t0) / 1000,
-      };
-      state.history.push({ record, valReport: ev?.val.report ?? null, testReport: ev?.test.report ?? null });
-      const c = criterion(cfg, record);
-      if (c !== null && (state.best === null || c > state.best.value)) {
-        state.best = { epoch, value: c };
-        if (finetune)
-          writeFileAtomic(
-            join(ctx.outDir, 'best.safetensors'),
-            await clipToSafetensors(model, { metadata: { epoch: String(epoch), configHash: ctx.hash } }),
-          );
-      }
+      const record = await recordEpoch(
+        ctx,
+        state,
+        { epoch, ev, seconds: state.acc.seconds + (performance.now() - t0) / 1000 },
+        finetune
+          ? async () =>
+              writeFileAtomic(
+                join(ctx.outDir, 'best.safetensors'),
+                await clipToSafetensors(model, { metadata: { epoch: String(epoch), configHash: ctx.hash } }),
+              )
+          : undefined,
+      );
       state.epoch = epoch + 1;
       state.stepInEpoch = 0;
       state.acc = emptyAcc();
@@ -763,20 +819,10 @@ async function runLinearProbe(
         onEpoch: async (epoch, { optimizerState }) => {
           const last = epoch + 1 === lp.epochs;
           if ((epoch + 1) % lp.evalEvery !== 0 && !last) return;
-          const { val, test } = await evaluateSplits(ctx, async (sp) =>
+          const ev = await evaluateSplits(ctx, async (sp) =>
             headScores(sp === data.val ? valF : sp === data.test ? testF : trainF, sp.size),
           );
-          const record: EpochRecord = {
-            epoch,
-            trainLoss: state.acc.count ? state.acc.sums.loss! / state.acc.counts.loss! : null,
-            terms: meanTerms(state.acc),
-            val: val.eval,
-            test: test.eval,
-            seconds: state.acc.seconds,
-          };
-          state.history.push({ record, valReport: val.report, testReport: test.report });
-          const c = criterion(cfg, record);
-          if (c !== null && (state.best === null || c > state.best.value)) state.best = { epoch, value: c };
+          const record = await recordEpoch(ctx, state, { epoch, ev, seconds: state.acc.seconds });
           state.epoch = epoch + 1;
           state.acc = emptyAcc();
           state.probe = { runningMean: Array.from(head.runningMean), runningVar: Array.from(head.runningVar) };
@@ -825,6 +871,7 @@ function writeOutputs(
     testCsv: join(outDir, 'epochs_test.csv'),
     valCsv: join(outDir, 'epochs_val.csv'),
     stepsCsv: join(outDir, 'steps.csv'),
+    testScores: join(outDir, SCORES_FILE),
     result: join(outDir, 'result.json'),
     summary: join(outDir, 'summary.md'),
     checkpoints: ctx.ckptDir,

@@ -118,6 +118,31 @@ describe('every preset runs end to end', () => {
         checkpoint: p.checkpoint,
         backend: 'wasm',
       });
+      // scores_test.csv: the selected epoch's per-sample test scores; their AUC (and each group's) recomputed by
+      // @fairclip/fairness (checked against sklearn in its own suite) is the selected epoch's reported test AUC
+      const selected = r.epochs.find((e) => e.epoch === r.selectedEpoch)!.test!;
+      const [head, ...lines] = readFileSync(r.files.testScores, 'utf8').trim().split('\n');
+      expect(head!.split(', ')).toEqual(['epoch', 'file', 'label', 'score', ...cfg.eval.attributes]);
+      const rows = lines.map((l) => l.split(', '));
+      expect(rows).toHaveLength(selected.n);
+      for (const row of rows) expect(Number(row[0])).toBe(r.selectedEpoch);
+      const scoreCol = rows.map((row) => Number(row[3]));
+      const labelCol = rows.map((row) => Number(row[2]));
+      expect(rocAuc(Float64Array.from(scoreCol), labelCol).value).toBeCloseTo(selected.auc!, 12);
+      for (const [i, attr] of selected.attributes.entries())
+        for (const [g, gAuc] of attr.groupAuc.entries()) {
+          const idx = rows.flatMap((row, k) => (Number(row[4 + i]) === g ? [k] : []));
+          if (idx.length === 0) {
+            expect(gAuc).toBeNull();
+            continue;
+          }
+          const v = rocAuc(
+            Float64Array.from(idx, (k) => scoreCol[k]!),
+            idx.map((k) => labelCol[k]!),
+          ).value;
+          if (gAuc === null) expect(v).toBeNull();
+          else expect(v).toBeCloseTo(gAuc, 12);
+        }
       if (p.steps > 0) {
         // the progress bar: step / total, loss terms, throughput, ETA
         const last = bar.at(-1)!;
