@@ -9,26 +9,24 @@ Seeded synthetic float32 images (smooth structure, noise, values below 0 and abo
 - `CenterCrop(n_px)` (offsets int(round((H - n_px) / 2)), Python's half-to-even round) with PIL's `Image.crop`, then
   `convert("RGB")` -> `<case>_rgb.npy` (uint8 [n_px, n_px, 3]);
 - `ToTensor` + `Normalize(CLIP mean, std)` in torch float32 -> `<case>_expected.npy` (float32 [3, n_px, n_px]).
-torchvision is not installed here, so its two geometry rules are re-typed; the pixels come from PIL.
+torchvision is not installed here, so its two geometry rules are re-typed (in _clip_preprocess.py); the pixels come
+from PIL.
 Cases cover upscaling, a strong downscale, a crop offset that rounds half to even (6.5 -> 6, 7.5 -> 8), an input
 whose shorter side already equals n_px (PIL returns a copy), and the square variant.
 
 Run: /usr/bin/python3 test-fixtures/generators/clip_preprocess_float.py
 (writes test-fixtures/data/clip/preprocess-extra/f32_*.npy and f32_cases.json)
 """
-import json
 import os
-import sys
 
 import numpy as np
-import PIL
-import torch
 from PIL import Image
+
+from _clip_preprocess import resize_and_crop, to_tensor_normalize, write_cases
+from _fixture_io import save_npy_set
 
 SEED = 6626
 OUT = os.path.join(os.path.dirname(__file__), '..', 'data', 'clip', 'preprocess-extra')
-MEAN = (0.48145466, 0.4578275, 0.40821073)
-STD = (0.26862954, 0.26130258, 0.27577711)
 
 # name, height, width, n_px, mode
 CASES = [
@@ -52,15 +50,6 @@ def synth(rng, h, w):
     return img.astype(np.float32)
 
 
-def torchvision_resize_size(h, w, n_px, mode):
-    if mode == 'square':
-        return n_px, n_px
-    short, long = (w, h) if w <= h else (h, w)
-    new_short, new_long = n_px, int(n_px * long / short)
-    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-    return new_h, new_w
-
-
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(SEED)
@@ -69,45 +58,25 @@ def main():
         arr = synth(rng, h, w)
         pil = Image.fromarray(arr)
         assert pil.mode == 'F'
-        new_h, new_w = torchvision_resize_size(h, w, n_px, mode)
-        resized = pil.resize((new_w, new_h), Image.BICUBIC)
-        top = int(round((new_h - n_px) / 2.0))
-        left = int(round((new_w - n_px) / 2.0))
-        rgb = resized.crop((left, top, left + n_px, top + n_px)).convert('RGB')
-        t = torch.from_numpy(np.array(rgb, np.uint8, copy=True)).permute(2, 0, 1).contiguous()
-        t = t.to(dtype=torch.float32).div(255)
-        t = t.sub_(torch.as_tensor(MEAN, dtype=torch.float32)[:, None, None])
-        t = t.div_(torch.as_tensor(STD, dtype=torch.float32)[:, None, None])
-        files = {k: f'{name}_{k}.npy' for k in ('input', 'resized', 'rgb', 'expected')}
-        np.save(os.path.join(OUT, files['input']), arr)
-        np.save(os.path.join(OUT, files['resized']), np.array(resized, np.float32))
-        np.save(os.path.join(OUT, files['rgb']), np.array(rgb, np.uint8))
-        np.save(os.path.join(OUT, files['expected']), t.numpy().astype(np.float32))
+        resized, cropped, geometry = resize_and_crop(pil, n_px, mode)
+        rgb = cropped.convert('RGB')
+        files = save_npy_set(OUT, name, {
+            'input': arr,
+            'resized': np.array(resized, np.float32),
+            'rgb': np.array(rgb, np.uint8),
+            'expected': to_tensor_normalize(rgb),
+        })
         records.append({
             'name': name,
             'input_shape_hw': [h, w],
             'input_min': float(arr.min()),
             'input_max': float(arr.max()),
-            'n_px': n_px,
-            'resize': mode,
-            'resized_hw': [new_h, new_w],
-            'crop_top_left': [top, left],
+            **geometry,
             'files': files,
         })
-    meta = {
-        'generator': 'test-fixtures/generators/clip_preprocess_float.py',
-        'versions': {'python': sys.version.split()[0], 'numpy': np.__version__, 'PIL': PIL.__version__,
-                     'torch': torch.__version__},
-        'seed': SEED,
-        'mean': MEAN,
-        'std': STD,
-        'notes': 'float32 images as PIL mode F, resized by PIL Image.resize(BICUBIC), cropped with PIL, '
-                 'convert("RGB"), ToTensor/Normalize in torch float32; .npy files are C order',
-        'cases': records,
-    }
-    with open(os.path.join(OUT, 'f32_cases.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
-        f.write('\n')
+    write_cases(os.path.join(OUT, 'f32_cases.json'), __file__, SEED,
+                'float32 images as PIL mode F, resized by PIL Image.resize(BICUBIC), cropped with PIL, '
+                'convert("RGB"), ToTensor/Normalize in torch float32; .npy files are C order', records)
 
 
 if __name__ == '__main__':

@@ -10,25 +10,23 @@ the golden set) and torch:
   PIL's `Image.crop` -> `<case>_cropped.npy`;
 - `convert("RGB")`, `ToTensor` and `Normalize(CLIP mean, std)` in torch float32 (the operations torchvision runs:
   uint8 -> float32, div(255), sub_(mean), div_(std)) -> `<case>_expected.npy` (float32 [3, n_px, n_px]).
-torchvision itself is not installed here, so its two geometry rules are re-typed above; the pixels come from PIL.
+torchvision itself is not installed here, so its two geometry rules are re-typed (in _clip_preprocess.py); the
+pixels come from PIL.
 The images mix smooth gradients, noise and hard 0/255 edges so that the bicubic overshoot is clamped.
 
 Run: /usr/bin/python3 test-fixtures/generators/clip_preprocess_rgb.py
 (writes test-fixtures/data/clip/preprocess-extra/rgb_*.npy and rgb_cases.json)
 """
-import json
 import os
-import sys
 
 import numpy as np
-import PIL
-import torch
 from PIL import Image
+
+from _clip_preprocess import resize_and_crop, to_tensor_normalize, write_cases
+from _fixture_io import save_npy_set
 
 SEED = 5150
 OUT = os.path.join(os.path.dirname(__file__), '..', 'data', 'clip', 'preprocess-extra')
-MEAN = (0.48145466, 0.4578275, 0.40821073)
-STD = (0.26862954, 0.26130258, 0.27577711)
 
 # name, height, width, channels, n_px, mode
 CASES = [
@@ -60,13 +58,9 @@ def synth(rng, h, w, c):
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def torchvision_resize_size(h, w, n_px, mode):
-    if mode == 'square':
-        return n_px, n_px
-    short, long = (w, h) if w <= h else (h, w)
-    new_short, new_long = n_px, int(n_px * long / short)
-    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-    return new_h, new_w
+def as_hwc(im):
+    a = np.array(im, np.uint8)
+    return a if a.ndim == 3 else a[:, :, None]
 
 
 def main():
@@ -76,58 +70,22 @@ def main():
     for name, h, w, c, n_px, mode in CASES:
         arr = synth(rng, h, w, c)
         pil = Image.fromarray(arr if c == 3 else arr[:, :, 0], mode='RGB' if c == 3 else 'L')
-        new_h, new_w = torchvision_resize_size(h, w, n_px, mode)
-        resized = pil.resize((new_w, new_h), Image.BICUBIC)
-        top = int(round((new_h - n_px) / 2.0))
-        left = int(round((new_w - n_px) / 2.0))
-        cropped = resized.crop((left, top, left + n_px, top + n_px))
-        rgb = cropped.convert('RGB')
-        t = torch.from_numpy(np.array(rgb, np.uint8, copy=True)).permute(2, 0, 1).contiguous()
-        t = t.to(dtype=torch.float32).div(255)
-        mean = torch.as_tensor(MEAN, dtype=torch.float32)
-        std = torch.as_tensor(STD, dtype=torch.float32)
-        t = t.sub_(mean[:, None, None]).div_(std[:, None, None])
-
-        def as_hwc(im):
-            a = np.array(im, np.uint8)
-            return a if a.ndim == 3 else a[:, :, None]
-
-        files = {
-            'input': f'{name}_input.npy',
-            'resized': f'{name}_resized.npy',
-            'cropped': f'{name}_cropped.npy',
-        }
+        resized, cropped, geometry = resize_and_crop(pil, n_px, mode)
+        arrays = {'input': arr, 'resized': as_hwc(resized), 'cropped': as_hwc(cropped)}
         if n_px <= 64:  # the 224 case stops at the crop (normalisation is checked at 224 by the golden float case)
-            files['expected'] = f'{name}_expected.npy'
-        np.save(os.path.join(OUT, files['input']), arr)
-        np.save(os.path.join(OUT, files['resized']), as_hwc(resized))
-        np.save(os.path.join(OUT, files['cropped']), as_hwc(cropped))
-        if 'expected' in files:
-            np.save(os.path.join(OUT, files['expected']), t.numpy().astype(np.float32))
+            arrays['expected'] = to_tensor_normalize(cropped.convert('RGB'))
+        files = save_npy_set(OUT, name, arrays)
         records.append({
             'name': name,
             'input_shape_hwc': [h, w, c],
             'pil_mode': 'RGB' if c == 3 else 'L',
-            'n_px': n_px,
-            'resize': mode,
-            'resized_hw': [new_h, new_w],
-            'crop_top_left': [top, left],
+            **geometry,
             'files': files,
         })
-    meta = {
-        'generator': 'test-fixtures/generators/clip_preprocess_rgb.py',
-        'versions': {'python': sys.version.split()[0], 'numpy': np.__version__, 'PIL': PIL.__version__,
-                     'torch': torch.__version__},
-        'seed': SEED,
-        'mean': MEAN,
-        'std': STD,
-        'notes': 'uint8 images resized by PIL Image.resize(BICUBIC) (8-bit fixed-point path), cropped with PIL, '
-                 'ToTensor/Normalize in torch float32; .npy files are C order, uint8 [h, w, c] or float32 [3, n, n]',
-        'cases': records,
-    }
-    with open(os.path.join(OUT, 'rgb_cases.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
-        f.write('\n')
+    write_cases(os.path.join(OUT, 'rgb_cases.json'), __file__, SEED,
+                'uint8 images resized by PIL Image.resize(BICUBIC) (8-bit fixed-point path), cropped with PIL, '
+                'ToTensor/Normalize in torch float32; .npy files are C order, uint8 [h, w, c] or float32 [3, n, n]',
+                records)
 
 
 if __name__ == '__main__':

@@ -28,14 +28,14 @@ Run: /usr/bin/python3 test-fixtures/generators/clip_resnet.py
 """
 import json
 import os
-import platform
-import struct
 from collections import OrderedDict
 
 import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
+
+from _fixture_io import generator_path, provenance, write_json, write_safetensors
 
 SEED = 5050
 OUT_DIR = os.path.join(os.path.dirname(__file__), '..', 'data', 'clip', 'resnet-tiny')
@@ -204,28 +204,6 @@ class TinyClipRN(nn.Module):
         return logits, logits.t()
 
 
-def write_safetensors(path, tensors, metadata):
-    header = {'__metadata__': metadata}
-    blobs = []
-    offset = 0
-    for name in sorted(tensors):
-        a = tensors[name]
-        if a.dtype == np.int64:
-            dtype, raw = 'I64', a.astype('<i8').tobytes()
-        else:
-            dtype, raw = 'F32', a.astype('<f4').tobytes()
-        header[name] = {'dtype': dtype, 'shape': list(a.shape), 'data_offsets': [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, separators=(',', ':')).encode('utf-8')
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
 def nested(a):
     return np.asarray(a, dtype=np.float64).tolist()
 
@@ -252,7 +230,7 @@ def main():
     model.eval()
     sd = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
     os.makedirs(OUT_DIR, exist_ok=True)
-    meta = {'format': 'pt', 'config': json.dumps(CONFIG), 'generator': 'test-fixtures/generators/clip_resnet.py'}
+    meta = {'format': 'pt', 'config': json.dumps(CONFIG), 'generator': generator_path(__file__)}
     write_safetensors(os.path.join(OUT_DIR, 'model.safetensors'), sd, meta)
 
     rng = np.random.default_rng(SEED)
@@ -293,9 +271,7 @@ def main():
     img, txt, logits, loss, grads = run(torch.float64)
     img32, txt32, logits32, loss32, _ = run(torch.float32)
     expected = {
-        'generator': 'test-fixtures/generators/clip_resnet.py',
-        'versions': {'python': platform.python_version(), 'torch': torch.__version__, 'numpy': np.__version__},
-        'seed': SEED,
+        **provenance(__file__, SEED, torch=torch, numpy=np),
         'config': CONFIG,
         'compute_dtype': 'float64',
         'note': 'float32 weights and images cast to float64; BatchNorm in eval mode; loss = (CE(L, arange) + CE(L^T, arange)) / 2',
@@ -312,11 +288,9 @@ def main():
             'loss': float(loss32),
         },
     }
-    with open(os.path.join(OUT_DIR, 'expected.json'), 'w') as f:
-        json.dump(expected, f)
-    with open(os.path.join(OUT_DIR, 'config.json'), 'w') as f:
-        json.dump({'constructor_args': CONFIG, 'generator': 'test-fixtures/generators/clip_resnet.py', 'seed': SEED}, f,
-                  indent=1)
+    write_json(os.path.join(OUT_DIR, 'expected.json'), expected, newline=False)
+    write_json(os.path.join(OUT_DIR, 'config.json'),
+               {'constructor_args': CONFIG, 'generator': generator_path(__file__), 'seed': SEED}, newline=False, indent=1)
     print('wrote', OUT_DIR, 'params', sum(v.size for v in sd.values()), 'loss', float(loss))
 
 

@@ -10,7 +10,6 @@ Inputs are float32-representable (drawn in float32, stored as float64) so float3
 
 Run: /usr/bin/python3 test-fixtures/generators/compute_reference_ops.py  (writes test-fixtures/data/compute/reference-ops.json)
 """
-import json
 import os
 
 import numpy as np
@@ -18,6 +17,8 @@ import scipy
 import scipy.special
 from scipy.spatial.distance import cdist
 import torch
+
+from _fixture_io import provenance, write_json
 
 SEED = 20240613
 OUT = os.path.join(os.path.dirname(__file__), '..', 'data', 'compute', 'reference-ops.json')
@@ -97,9 +98,7 @@ def main():
             'quick_gelu': flat((tg * torch.sigmoid(1.702 * tg)).numpy())}
 
     out = {
-        'generator': 'test-fixtures/generators/compute_reference_ops.py',
-        'versions': {'numpy': np.__version__, 'scipy': scipy.__version__, 'torch': torch.__version__},
-        'seed': SEED,
+        **provenance(__file__, SEED, python=False, numpy=np, scipy=scipy, torch=torch),
         'softmin': softmin_cases,
         'softmin_batched': batched,
         'matmul': matmul,
@@ -107,10 +106,7 @@ def main():
         'layer_norm': layer_norm,
         'gelu': gelu,
     }
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, 'w') as fh:
-        json.dump(out, fh, separators=(',', ':'))
-        fh.write('\n')
+    write_json(OUT, out, separators=(',', ':'))
     print(f'wrote {os.path.normpath(OUT)}')
 
 

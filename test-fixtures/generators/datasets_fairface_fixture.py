@@ -13,15 +13,15 @@ Writes test-fixtures/data/fairface-mini/ and test-fixtures/data/fairface-mini/ex
 Run: /usr/bin/python3 test-fixtures/generators/datasets_fairface_fixture.py
 """
 import csv
-import json
 import os
 import re
 import shutil
-import sys
 
 import numpy as np
 import PIL
 from PIL import Image
+
+from _fixture_io import provenance, write_json
 
 SEED = 31
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'data', 'fairface-mini')
@@ -95,14 +95,8 @@ def main():
             })
         expected[split] = {'limit': limit, 'samples': out}
 
-    with open(os.path.join(OUT, 'expected.json'), 'w') as f:
-        json.dump({
-            'generator': 'test-fixtures/generators/datasets_fairface_fixture.py',
-            'versions': {'python': sys.version.split()[0], 'numpy': np.__version__, 'pillow': PIL.__version__},
-            'seed': SEED,
-            'expected': expected,
-        }, f)
-        f.write('\n')
+    write_json(os.path.join(OUT, 'expected.json'),
+               {**provenance(__file__, SEED, numpy=np, pillow=PIL), 'expected': expected})
     print('wrote', OUT)
 
 

@@ -13,13 +13,13 @@ Writes test-fixtures/data/datasets/fairvlmed-py/ and test-fixtures/data/datasets
 Run: /usr/bin/python3 test-fixtures/generators/datasets_fairvlmed_fixture.py
 """
 import csv
-import json
 import os
 import re
 import shutil
-import sys
 
 import numpy as np
+
+from _fixture_io import provenance, write_json
 
 SEED = 7
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -146,16 +146,12 @@ def main():
             })
 
     out = {
-        'generator': 'test-fixtures/generators/datasets_fairvlmed_fixture.py',
-        'versions': {'python': sys.version.split()[0], 'numpy': np.__version__},
-        'seed': SEED,
+        **provenance(__file__, SEED, numpy=np),
         'folders': FOLDERS,
         'summary_file': 'gpt4_summarized_notes.csv',
         'expected': expected,
     }
-    with open(os.path.join(OUT, '..', 'fairvlmed-py.json'), 'w', encoding='utf-8') as f:
-        json.dump(out, f, indent=1, ensure_ascii=False)
-        f.write('\n')
+    write_json(os.path.join(OUT, '..', 'fairvlmed-py.json'), out, indent=1, ensure_ascii=False)
     print('wrote', OUT)
 
 

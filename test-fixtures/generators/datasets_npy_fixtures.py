@@ -12,14 +12,14 @@ empty arrays, header versions 1.0 / 2.0 / 3.0 (numpy.lib.format.write_array(vers
 Run: /usr/bin/python3 test-fixtures/generators/datasets_npy_fixtures.py
 """
 import io
-import json
 import math
 import os
 import shutil
-import sys
 import zipfile
 
 import numpy as np
+
+from _fixture_io import provenance, write_json
 
 SEED = 20240330
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'data', 'datasets')
@@ -256,15 +256,11 @@ def main():
     put('missing-key.npz', zip_with(['only.npy']), 'NPZ_MISSING_KEY', "has 'only', lacks 'slo_fundus'")
 
     out = {
-        'generator': 'test-fixtures/generators/datasets_npy_fixtures.py',
-        'versions': {'python': sys.version.split()[0], 'numpy': np.__version__},
-        'seed': SEED,
+        **provenance(__file__, SEED, numpy=np),
         'files': files,
         'bad': bad,
     }
-    with open(os.path.join(ROOT, 'npy-fixtures.json'), 'w') as f:
-        json.dump(out, f, indent=1, allow_nan=False)
-        f.write('\n')
+    write_json(os.path.join(ROOT, 'npy-fixtures.json'), out, indent=1, allow_nan=False)
     print(f'wrote {len(files)} good and {len(bad)} bad files under {ROOT}')
 
 

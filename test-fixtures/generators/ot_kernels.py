@@ -18,11 +18,12 @@ backends see exactly these inputs.
 
 Run: /usr/bin/python3 test-fixtures/generators/ot_kernels.py  (writes test-fixtures/data/ot/kernels.json)
 """
-import json
 import os
 
 import numpy as np
 import torch
+
+from _fixture_io import provenance, write_json
 
 SEED = 20240917
 OUT = os.path.join(os.path.dirname(__file__), '..', 'data', 'ot', 'kernels.json')
@@ -118,17 +119,12 @@ def main():
                 'value': float(value), 'grad_x': flat(gx), 'grad_y': flat(gy), 'grad_a': flat(ga), 'grad_b': flat(gb),
             })
     out = {
-        'generator': 'test-fixtures/generators/ot_kernels.py',
-        'versions': {'numpy': np.__version__, 'torch': torch.__version__},
-        'seed': SEED,
+        **provenance(__file__, SEED, python=False, numpy=np, torch=torch),
         'definition': '1/2 a^T K(x,x) a + 1/2 b^T K(y,y) b - a^T K(x,y) b; energy k=-|x-y|, '
                       'gaussian k=exp(-|x-y|^2/(2 blur^2)), laplacian k=exp(-|x-y|/blur); d|x-y|/dx := 0 at x=y',
         'cases': cases,
     }
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, 'w') as fh:
-        json.dump(out, fh, separators=(',', ':'))
-        fh.write('\n')
+    write_json(OUT, out, separators=(',', ':'))
     print(f'wrote {os.path.normpath(OUT)} ({len(cases)} cases)')
 
 

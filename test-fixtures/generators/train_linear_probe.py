@@ -9,13 +9,13 @@ eval-mode scores sigmoid(output[:, 1]) on all samples.
 
 Run: /usr/bin/python3 test-fixtures/generators/train_linear_probe.py
 """
-import json
 import math
 import os
-import sys
 
 import numpy as np
 import torch
+
+from _fixture_io import provenance, write_json
 
 SEED = 777
 OUT = os.path.join(os.path.dirname(__file__), '..', 'data', 'train', 'linear_probe.json')
@@ -89,9 +89,7 @@ def main():
     with torch.no_grad():
         scores = torch.sigmoid(head(torch.tensor(x))[:, 1]).numpy().astype(float).tolist()
     out = {
-        'generator': 'test-fixtures/generators/train_linear_probe.py',
-        'versions': {'python': sys.version.split()[0], 'torch': torch.__version__, 'numpy': np.__version__},
-        'seed': SEED,
+        **provenance(__file__, SEED, torch=torch, numpy=np),
         'settings': {'n': n, 'd': d, 'batch_size': bs, 'epochs': epochs, 'warmup_epochs': warmup, 'blr': blr, 'lr': lr, 'weight_decay': wd, 'bn_eps': 1e-6, 'bn_momentum': 0.1},
         'x': x.astype(float).tolist(), 'y': y.astype(int).tolist(), 'init_weight': w0, 'init_bias': [0.0, 0.0],
         'losses': losses, 'lrs': lrs,
@@ -99,8 +97,7 @@ def main():
         'running_mean': bn.running_mean.numpy().astype(float).tolist(), 'running_var': bn.running_var.numpy().astype(float).tolist(),
         'eval_scores': scores,
     }
-    with open(OUT, 'w') as f:
-        json.dump(out, f)
+    write_json(OUT, out, newline=False)
     print('wrote', OUT)
 
 

@@ -8,13 +8,13 @@
 
 Run: /usr/bin/python3 test-fixtures/generators/train_optimizers.py  (writes test-fixtures/data/train/optimizers.json)
 """
-import json
 import math
 import os
-import sys
 
 import numpy as np
 import torch
+
+from _fixture_io import provenance, write_json
 
 SEED = 4242
 OUT = os.path.join(os.path.dirname(__file__), '..', 'data', 'train', 'optimizers.json')
@@ -93,15 +93,11 @@ def main():
         dict(name='lars_wd', **run('lars', dict(lr=0.1, min_lr=0.01, warmup_epochs=1, epochs=4, iters_per_epoch=3, weight_decay=0.05, momentum=0.9, trust_coefficient=0.001), 12, rng, shapes)),
     ]
     out = {
-        'generator': 'test-fixtures/generators/train_optimizers.py',
-        'versions': {'python': sys.version.split()[0], 'torch': torch.__version__, 'numpy': np.__version__},
-        'seed': SEED,
+        **provenance(__file__, SEED, torch=torch, numpy=np),
         'notes': 'params float32 in torch; values written as exact doubles of the float32 numbers; grads are the seeded gradients fed at each step',
         'cases': cases,
     }
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, 'w') as f:
-        json.dump(out, f)
+    write_json(OUT, out, newline=False)
     print('wrote', OUT)
 
 
