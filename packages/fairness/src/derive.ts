@@ -1,4 +1,5 @@
 /** From counts to metric values: rates, AUCs, between-group differences and ratios, equity scaling, disparity. */
+import type { AttributeCounts, Counts } from './engine.ts';
 import { FairnessInputError } from './errors.ts';
 import {
   defined,
@@ -42,6 +43,119 @@ export function fprFromCounts(fp: number, nNeg: number, mode: RateMode, who: str
 
 export function groupLabel(attribute: string | undefined, id: number): string {
   return attribute === undefined ? `group ${id}` : `${attribute} group ${id}`;
+}
+
+function needU2<T>(u2: T | null): T {
+  if (u2 === null) throw new Error('internal: counts were computed without the AUC statistic');
+  return u2;
+}
+
+/** AUC of the whole set (the counts must carry the AUC statistic). */
+export function overallAuc(c: Counts): MetricValue {
+  return aucFromCounts(needU2(c.u2), c.nPos, c.n - c.nPos, 'the evaluated set');
+}
+
+/** AUC of every group of one attribute (ascending id); `attribute` names the groups in undefined reasons. */
+export function groupAucValues(a: AttributeCounts, attribute: string | undefined): MetricValue[] {
+  const u2 = needU2(a.u2);
+  return a.ids.map((id, k) => {
+    const n = a.n[k] as number;
+    const nPos = a.nPos[k] as number;
+    return aucFromCounts(u2[k] as number, nPos, n - nPos, groupLabel(attribute, id));
+  });
+}
+
+/** The threshold rates of one set of samples (the whole set or one group). */
+export interface Rates {
+  /** Fraction of the samples whose prediction (score >= threshold) equals the label. */
+  readonly accuracy: number;
+  /** Fraction predicted positive. */
+  readonly selectionRate: number;
+  readonly tpr: MetricValue;
+  readonly fpr: MetricValue;
+}
+
+/** Accuracy, selection rate, TPR and FPR from n, positives, true and false positives. */
+export function ratesFromCounts(n: number, nPos: number, tp: number, fp: number, mode: RateMode, who: string): Rates {
+  const nNeg = n - nPos;
+  return {
+    accuracy: (tp + (nNeg - fp)) / n,
+    selectionRate: (tp + fp) / n,
+    tpr: tprFromCounts(tp, nPos, mode, who),
+    fpr: fprFromCounts(fp, nNeg, mode, who),
+  };
+}
+
+/** Rates of the whole set. */
+export function overallRates(c: Counts, mode: RateMode): Rates {
+  return ratesFromCounts(c.n, c.nPos, c.tp, c.fp, mode, 'the evaluated set');
+}
+
+/** Rates of every group of one attribute (ascending id); `attribute` names the groups in undefined reasons. */
+export function groupRates(a: AttributeCounts, mode: RateMode, attribute: string | undefined): Rates[] {
+  return a.ids.map((id, k) =>
+    ratesFromCounts(
+      a.n[k] as number,
+      a.nPos[k] as number,
+      a.tp[k] as number,
+      a.fp[k] as number,
+      mode,
+      groupLabel(attribute, id),
+    ),
+  );
+}
+
+/** The rates that group differences and ratios are taken of, with the name their undefined reasons use. */
+export type RateKey = 'selectionRate' | 'tpr' | 'fpr';
+const RATE_NAMES: Readonly<Record<RateKey, string>> = { selectionRate: 'selection rate', tpr: 'TPR', fpr: 'FPR' };
+
+function rateValue(r: Rates, key: RateKey): MetricValue {
+  const v = r[key];
+  return typeof v === 'number' ? defined(v) : v;
+}
+
+/**
+ * fairlearn's difference of one rate over the groups (demographic_parity_difference for the selection rate,
+ * true/false_positive_rate_difference for TPR/FPR); see groupDifference.
+ */
+export function rateDifference(
+  groups: readonly Rates[],
+  overall: Rates,
+  ids: readonly number[],
+  method: 'between_groups' | 'to_overall',
+  key: RateKey,
+): GroupedMetric {
+  const values = groups.map((g) => rateValue(g, key));
+  return groupDifference(values, ids, rateValue(overall, key), method, RATE_NAMES[key]);
+}
+
+/** fairlearn's ratio min/max of one rate over the groups; see groupRatio. */
+export function rateRatio(groups: readonly Rates[], ids: readonly number[], key: RateKey): GroupedMetric {
+  return groupRatio(
+    groups.map((g) => rateValue(g, key)),
+    ids,
+    RATE_NAMES[key],
+  );
+}
+
+/** fairlearn's equalized_odds_difference: the TPR and FPR differences combined by `agg`. */
+export function equalizedOdds(
+  groups: readonly Rates[],
+  overall: Rates,
+  ids: readonly number[],
+  method: 'between_groups' | 'to_overall',
+  agg: 'worst_case' | 'mean',
+): GroupedMetric {
+  return combineOdds(
+    rateDifference(groups, overall, ids, method, 'tpr'),
+    rateDifference(groups, overall, ids, method, 'fpr'),
+    agg,
+  );
+}
+
+/** fairlearn's equalized_odds_ratio: the smaller of the TPR ratio and the FPR ratio. */
+export function equalizedOddsRatioOf(groups: readonly Rates[], ids: readonly number[]): GroupedMetric {
+  return combineOdds(rateRatio(groups, ids, 'tpr'), rateRatio(groups, ids, 'fpr'), 'min');
 }
 
 function skipped(values: readonly MetricValue[], ids: readonly number[]): number[] {

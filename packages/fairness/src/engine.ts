@@ -137,6 +137,41 @@ export function countAll(
   return { n, nPos, tp, fp, u2: u2All, attributes: out };
 }
 
+/** End (exclusive) of the block of tied scores that starts at position k of the sorted ranks. */
+function blockEnd(rank: Uint32Array, k: number): number {
+  const r = rank[k] as number;
+  let e = k + 1;
+  while (e < rank.length && rank[e] === r) e++;
+  return e;
+}
+
+/** Counts one sample of a tie block in slot s: a positive in posBlk, a negative in negBlk. */
+function tally(s: number, pos: number, posBlk: Float64Array, negBlk: Float64Array): void {
+  if (pos) posBlk[s] = (posBlk[s] as number) + 1;
+  else negBlk[s] = (negBlk[s] as number) + 1;
+}
+
+/**
+ * Ends a tie block in slot s (a no-op once done for the slot): each of its positives gains twice the slot's negatives
+ * below the block plus the block's negatives, i.e. ties count one half; the block's negatives join those below.
+ */
+function closeBlock(
+  s: number,
+  u2: Float64Array,
+  negBelow: Float64Array,
+  posBlk: Float64Array,
+  negBlk: Float64Array,
+): void {
+  const bps = posBlk[s] as number;
+  const bns = negBlk[s] as number;
+  if (bps !== 0 || bns !== 0) {
+    u2[s] = (u2[s] as number) + bps * (2 * (negBelow[s] as number) + bns);
+    negBelow[s] = (negBelow[s] as number) + bns;
+    posBlk[s] = 0;
+    negBlk[s] = 0;
+  }
+}
+
 /** Largest packed payload width for which the payload → slots table is built (2^16 × attributes entries). */
 const TABLE_BITS = 16;
 
@@ -174,9 +209,7 @@ function scanPacked(
   let allU2 = 0;
   let k = 0;
   while (k < n) {
-    const r = rank[k] as number;
-    let e = k + 1;
-    while (e < n && rank[e] === r) e++;
+    const e = blockEnd(rank, k);
     if (e === k + 1) {
       const p = pay[k] as number;
       if (p & 1) {
@@ -200,27 +233,13 @@ function scanPacked(
         const pos = p & 1;
         bp += pos;
         bn += 1 - pos;
-        for (let a = 0; a < A; a++) {
-          const s = slotOf(p, a);
-          if (pos) posBlk[s] = (posBlk[s] as number) + 1;
-          else negBlk[s] = (negBlk[s] as number) + 1;
-        }
+        for (let a = 0; a < A; a++) tally(slotOf(p, a), pos, posBlk, negBlk);
       }
       allU2 += bp * (2 * allNegBelow + bn);
       allNegBelow += bn;
       for (let j = k; j < e; j++) {
         const p = pay[j] as number;
-        for (let a = 0; a < A; a++) {
-          const s = slotOf(p, a);
-          const bps = posBlk[s] as number;
-          const bns = negBlk[s] as number;
-          if (bps !== 0 || bns !== 0) {
-            u2[s] = (u2[s] as number) + bps * (2 * (negBelow[s] as number) + bns);
-            negBelow[s] = (negBelow[s] as number) + bns;
-            posBlk[s] = 0;
-            negBlk[s] = 0;
-          }
-        }
+        for (let a = 0; a < A; a++) closeBlock(slotOf(p, a), u2, negBelow, posBlk, negBlk);
       }
     }
     k = e;
@@ -247,9 +266,7 @@ function scanIndexed(
   let allU2 = 0;
   let k = 0;
   while (k < n) {
-    const r = rank[k] as number;
-    let e = k + 1;
-    while (e < n && rank[e] === r) e++;
+    const e = blockEnd(rank, k);
     let bp = 0;
     let bn = 0;
     for (let j = k; j < e; j++) {
@@ -258,9 +275,7 @@ function scanIndexed(
       bp += pos;
       bn += 1 - pos;
       for (let a = 0; a < A; a++) {
-        const s = (base[a] as number) + ((index[a] as Uint8Array | Uint32Array)[i] as number);
-        if (pos) posBlk[s] = (posBlk[s] as number) + 1;
-        else negBlk[s] = (negBlk[s] as number) + 1;
+        tally((base[a] as number) + ((index[a] as Uint8Array | Uint32Array)[i] as number), pos, posBlk, negBlk);
       }
     }
     allU2 += bp * (2 * allNegBelow + bn);
@@ -268,15 +283,13 @@ function scanIndexed(
     for (let j = k; j < e; j++) {
       const i = order[j] as number;
       for (let a = 0; a < A; a++) {
-        const s = (base[a] as number) + ((index[a] as Uint8Array | Uint32Array)[i] as number);
-        const bps = posBlk[s] as number;
-        const bns = negBlk[s] as number;
-        if (bps !== 0 || bns !== 0) {
-          u2[s] = (u2[s] as number) + bps * (2 * (negBelow[s] as number) + bns);
-          negBelow[s] = (negBelow[s] as number) + bns;
-          posBlk[s] = 0;
-          negBlk[s] = 0;
-        }
+        closeBlock(
+          (base[a] as number) + ((index[a] as Uint8Array | Uint32Array)[i] as number),
+          u2,
+          negBelow,
+          posBlk,
+          negBlk,
+        );
       }
     }
     k = e;

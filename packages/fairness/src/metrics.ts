@@ -1,14 +1,15 @@
 /** Single metrics, each a thin view on the same counting core as fairnessReport. */
 import {
-  aucFromCounts,
-  combineOdds,
   disparity,
+  equalizedOdds,
+  equalizedOddsRatioOf,
   equityScaled,
-  fprFromCounts,
-  groupDifference,
-  groupLabel,
-  groupRatio,
-  tprFromCounts,
+  groupAucValues,
+  groupRates,
+  overallAuc,
+  overallRates,
+  rateDifference,
+  rateRatio,
 } from './derive.ts';
 import { type AttributeCounts, type Counts, countAll } from './engine.ts';
 import {
@@ -85,14 +86,13 @@ function oneAttribute(
 
 /** ROC AUC with ties counting one half (= sklearn roc_auc_score). Undefined (SINGLE_CLASS) with one class. */
 export function rocAuc(scores: ScoresInput, labels: LabelsInput): MetricValue {
-  const c = overallCounts(scores, labels, 0.5, true);
-  return aucFromCounts(c.u2 as number, c.nPos, c.n - c.nPos, 'the evaluated set');
+  return overallAuc(overallCounts(scores, labels, 0.5, true));
 }
 
 /** Fraction of samples whose prediction (score >= threshold) equals the label. */
 export function accuracy(scores: ScoresInput, labels: LabelsInput, options: ThresholdOptions = {}): number {
   const c = overallCounts(scores, labels, checkThreshold(options.threshold ?? 0.5), false);
-  return (c.tp + (c.n - c.nPos - c.fp)) / c.n;
+  return overallRates(c, 'strict').accuracy;
 }
 
 /** Fraction of samples predicted positive (score >= threshold). */
@@ -107,13 +107,13 @@ export function selectionRate(scores: ScoresInput, options: ThresholdOptions = {
 /** TPR = TP / (TP + FN); without positives undefined ('strict') or 0 ('fairlearn'). */
 export function truePositiveRate(scores: ScoresInput, labels: LabelsInput, options: RateOptions = {}): MetricValue {
   const c = overallCounts(scores, labels, checkThreshold(options.threshold ?? 0.5), false);
-  return tprFromCounts(c.tp, c.nPos, checkMode(options.mode ?? 'strict'), 'the evaluated set');
+  return overallRates(c, checkMode(options.mode ?? 'strict')).tpr;
 }
 
 /** FPR = FP / (FP + TN); without negatives undefined ('strict') or 0 ('fairlearn'). */
 export function falsePositiveRate(scores: ScoresInput, labels: LabelsInput, options: RateOptions = {}): MetricValue {
   const c = overallCounts(scores, labels, checkThreshold(options.threshold ?? 0.5), false);
-  return fprFromCounts(c.fp, c.n - c.nPos, checkMode(options.mode ?? 'strict'), 'the evaluated set');
+  return overallRates(c, checkMode(options.mode ?? 'strict')).fpr;
 }
 
 export interface GroupAuc {
@@ -127,16 +127,11 @@ export interface GroupAuc {
 /** AUC of every group (ascending id); a group with one class gets an undefined AUC with the reason. */
 export function groupAucs(scores: ScoresInput, labels: LabelsInput, groups: GroupsInput): GroupAuc[] {
   const { a } = oneAttribute(scores, labels, groups, 0.5, true);
+  const aucs = groupAucValues(a, undefined);
   return a.ids.map((id, k) => {
     const n = a.n[k] as number;
     const nPos = a.nPos[k] as number;
-    return {
-      group: id,
-      n,
-      nPos,
-      nNeg: n - nPos,
-      auc: aucFromCounts((a.u2 as Float64Array)[k] as number, nPos, n - nPos, groupLabel(undefined, id)),
-    };
+    return { group: id, n, nPos, nNeg: n - nPos, auc: aucs[k] as MetricValue };
   });
 }
 
@@ -150,12 +145,8 @@ export function equityScaledAuc(
   const alpha = checkAlpha(options.alpha ?? 1);
   const policy = checkPolicy(options.undefinedGroups ?? 'skip');
   const { c, a } = oneAttribute(scores, labels, groups, 0.5, true);
-  const overall = aucFromCounts(c.u2 as number, c.nPos, c.n - c.nPos, 'the evaluated set');
-  const aucs = a.ids.map((id, k) => {
-    const n = a.n[k] as number;
-    const nPos = a.nPos[k] as number;
-    return aucFromCounts((a.u2 as Float64Array)[k] as number, nPos, n - nPos, groupLabel(undefined, id));
-  });
+  const overall = overallAuc(c);
+  const aucs = groupAucValues(a, undefined);
   return equityScaled(overall, aucs, a.ids, alpha, policy, 'AUC', undefined);
 }
 
@@ -168,32 +159,31 @@ export function equityScaledAccuracy(
 ): number {
   const alpha = checkAlpha(options.alpha ?? 1);
   const { c, a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
-  const acc = (c.tp + (c.n - c.nPos - c.fp)) / c.n;
-  const accs = a.ids.map((_, k) =>
-    defined(
-      ((a.tp[k] as number) + (a.n[k] as number) - (a.nPos[k] as number) - (a.fp[k] as number)) / (a.n[k] as number),
-    ),
-  );
+  const acc = overallRates(c, 'strict').accuracy;
+  const accs = groupRates(a, 'strict', undefined).map((r) => defined(r.accuracy));
   return equityScaled(defined(acc), accs, a.ids, alpha, 'skip', 'accuracy', undefined).value as number;
 }
 
-function selectionRates(a: AttributeCounts): MetricValue[] {
-  return a.ids.map((_, k) => defined(((a.tp[k] as number) + (a.fp[k] as number)) / (a.n[k] as number)));
-}
-
-function rates(a: AttributeCounts, c: Counts, mode: RateMode) {
-  const tprs = a.ids.map((id, k) =>
-    tprFromCounts(a.tp[k] as number, a.nPos[k] as number, mode, groupLabel(undefined, id)),
-  );
-  const fprs = a.ids.map((id, k) =>
-    fprFromCounts(a.fp[k] as number, (a.n[k] as number) - (a.nPos[k] as number), mode, groupLabel(undefined, id)),
-  );
-  return {
-    tprs,
-    fprs,
-    tpr: tprFromCounts(c.tp, c.nPos, mode, 'the evaluated set'),
-    fpr: fprFromCounts(c.fp, c.n - c.nPos, mode, 'the evaluated set'),
-  };
+/**
+ * The TPR or FPR difference or equalized odds of one attribute. Options are checked in the order method, agg (for
+ * 'odds'), mode, threshold.
+ */
+function oddsMetric(
+  scores: ScoresInput,
+  labels: LabelsInput,
+  groups: GroupsInput,
+  options: EqualizedOddsOptions,
+  part: 'tpr' | 'fpr' | 'odds',
+): GroupedMetric {
+  const method = checkChoice(options.method ?? 'between_groups', 'method', METHODS);
+  const agg = part === 'odds' ? checkChoice(options.agg ?? 'worst_case', 'agg', AGGS) : 'worst_case';
+  const mode = checkMode(options.mode ?? 'strict');
+  const { c, a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
+  const rates = groupRates(a, mode, undefined);
+  const overall = overallRates(c, mode);
+  return part === 'odds'
+    ? equalizedOdds(rates, overall, a.ids, method, agg)
+    : rateDifference(rates, overall, a.ids, method, part);
 }
 
 /**
@@ -208,8 +198,8 @@ export function demographicParityDifference(
 ): number {
   const method = checkChoice(options.method ?? 'between_groups', 'method', METHODS);
   const { c, a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
-  const overall = defined((c.tp + c.fp) / c.n);
-  return groupDifference(selectionRates(a), a.ids, overall, method, 'selection rate').value as number;
+  const rates = groupRates(a, 'strict', undefined);
+  return rateDifference(rates, overallRates(c, 'strict'), a.ids, method, 'selectionRate').value as number;
 }
 
 /** Demographic parity ratio: min / max group selection rate; undefined when every group's rate is 0. */
@@ -220,7 +210,7 @@ export function demographicParityRatio(
   options: ThresholdOptions = {},
 ): GroupedMetric {
   const { a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
-  return groupRatio(selectionRates(a), a.ids, 'selection rate');
+  return rateRatio(groupRates(a, 'strict', undefined), a.ids, 'selectionRate');
 }
 
 /** Equal-opportunity difference: the difference of group TPRs (fairlearn true_positive_rate_difference). */
@@ -230,11 +220,7 @@ export function equalOpportunityDifference(
   groups: GroupsInput,
   options: DifferenceOptions = {},
 ): GroupedMetric {
-  const method = checkChoice(options.method ?? 'between_groups', 'method', METHODS);
-  const mode = checkMode(options.mode ?? 'strict');
-  const { c, a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
-  const r = rates(a, c, mode);
-  return groupDifference(r.tprs, a.ids, r.tpr, method, 'TPR');
+  return oddsMetric(scores, labels, groups, options, 'tpr');
 }
 
 /** Difference of group FPRs (fairlearn false_positive_rate_difference). */
@@ -244,11 +230,7 @@ export function falsePositiveRateDifference(
   groups: GroupsInput,
   options: DifferenceOptions = {},
 ): GroupedMetric {
-  const method = checkChoice(options.method ?? 'between_groups', 'method', METHODS);
-  const mode = checkMode(options.mode ?? 'strict');
-  const { c, a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
-  const r = rates(a, c, mode);
-  return groupDifference(r.fprs, a.ids, r.fpr, method, 'FPR');
+  return oddsMetric(scores, labels, groups, options, 'fpr');
 }
 
 /**
@@ -261,16 +243,7 @@ export function equalizedOddsDifference(
   groups: GroupsInput,
   options: EqualizedOddsOptions = {},
 ): GroupedMetric {
-  const method = checkChoice(options.method ?? 'between_groups', 'method', METHODS);
-  const agg = checkChoice(options.agg ?? 'worst_case', 'agg', AGGS);
-  const mode = checkMode(options.mode ?? 'strict');
-  const { c, a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
-  const r = rates(a, c, mode);
-  return combineOdds(
-    groupDifference(r.tprs, a.ids, r.tpr, method, 'TPR'),
-    groupDifference(r.fprs, a.ids, r.fpr, method, 'FPR'),
-    agg,
-  );
+  return oddsMetric(scores, labels, groups, options, 'odds');
 }
 
 /** Equalized odds ratio: the smaller of the TPR ratio and the FPR ratio (each min / max over groups). */
@@ -281,9 +254,8 @@ export function equalizedOddsRatio(
   options: RateOptions = {},
 ): GroupedMetric {
   const mode = checkMode(options.mode ?? 'strict');
-  const { c, a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
-  const r = rates(a, c, mode);
-  return combineOdds(groupRatio(r.tprs, a.ids, 'TPR'), groupRatio(r.fprs, a.ids, 'FPR'), 'min');
+  const { a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
+  return equalizedOddsRatioOf(groupRates(a, mode, undefined), a.ids);
 }
 
 /** Between-group AUC disparity: population std of the group AUCs / AUC, and (max − min) / AUC. */
@@ -293,11 +265,7 @@ export function groupDisparity(
   groups: GroupsInput,
 ): { readonly std: GroupedMetric; readonly maxMin: GroupedMetric } {
   const { c, a } = oneAttribute(scores, labels, groups, 0.5, true);
-  const overall = aucFromCounts(c.u2 as number, c.nPos, c.n - c.nPos, 'the evaluated set');
-  const aucs = a.ids.map((id, k) => {
-    const n = a.n[k] as number;
-    const nPos = a.nPos[k] as number;
-    return aucFromCounts((a.u2 as Float64Array)[k] as number, nPos, n - nPos, groupLabel(undefined, id));
-  });
+  const overall = overallAuc(c);
+  const aucs = groupAucValues(a, undefined);
   return disparity(overall, aucs, a.ids, 'AUC');
 }

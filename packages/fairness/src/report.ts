@@ -1,14 +1,17 @@
 /** fairnessReport: everything FairCLIP reports, for several attributes, from one sort of the scores. */
 import {
-  aucFromCounts,
   combineOdds,
   disparity,
+  equalizedOdds,
+  equalizedOddsRatioOf,
   equityScaled,
-  fprFromCounts,
-  groupDifference,
-  groupLabel,
-  groupRatio,
-  tprFromCounts,
+  groupAucValues,
+  groupRates,
+  overallAuc,
+  overallRates,
+  type Rates,
+  rateDifference,
+  rateRatio,
 } from './derive.ts';
 import { type AttributeCounts, type Counts, countAll } from './engine.ts';
 import { FairnessInputError } from './errors.ts';
@@ -111,11 +114,6 @@ export interface FairnessReport<K extends string = string> {
   readonly attributes: Readonly<Record<K, AttributeReport>>;
 }
 
-function needU2<T>(u2: T | null): T {
-  if (u2 === null) throw new Error('internal: counts were computed without the AUC statistic');
-  return u2;
-}
-
 interface Settings {
   readonly threshold: number;
   readonly alpha: number;
@@ -131,23 +129,12 @@ export function settingsFrom(options: ReportOptions): Settings {
 }
 
 /** Overall metrics shared by every attribute. */
-export interface Overall {
+export interface Overall extends Rates {
   readonly auc: MetricValue;
-  readonly accuracy: number;
-  readonly selectionRate: number;
-  readonly tpr: MetricValue;
-  readonly fpr: MetricValue;
 }
 
 export function overallFrom(c: Counts, mode: RateMode): Overall {
-  const nNeg = c.n - c.nPos;
-  return {
-    auc: aucFromCounts(needU2(c.u2), c.nPos, nNeg, 'the evaluated set'),
-    accuracy: (c.tp + (nNeg - c.fp)) / c.n,
-    selectionRate: (c.tp + c.fp) / c.n,
-    tpr: tprFromCounts(c.tp, c.nPos, mode, 'the evaluated set'),
-    fpr: fprFromCounts(c.fp, nNeg, mode, 'the evaluated set'),
-  };
+  return { auc: overallAuc(c), ...overallRates(c, mode) };
 }
 
 export function groupsFrom(
@@ -155,25 +142,20 @@ export function groupsFrom(
   mode: RateMode,
   names: Readonly<Record<number, string>> | undefined,
 ): GroupReport[] {
+  const aucs = groupAucValues(a, a.name);
+  const rates = groupRates(a, mode, a.name);
   return a.ids.map((id, k) => {
     const n = a.n[k] as number;
     const nPos = a.nPos[k] as number;
-    const nNeg = n - nPos;
-    const tp = a.tp[k] as number;
-    const fp = a.fp[k] as number;
-    const who = groupLabel(a.name, id);
     const name = names?.[id];
     return {
       group: id,
       ...(name === undefined ? {} : { name }),
       n,
       nPos,
-      nNeg,
-      auc: aucFromCounts(needU2(a.u2)[k] as number, nPos, nNeg, who),
-      accuracy: (tp + (nNeg - fp)) / n,
-      selectionRate: (tp + fp) / n,
-      tpr: tprFromCounts(tp, nPos, mode, who),
-      fpr: fprFromCounts(fp, nNeg, mode, who),
+      nNeg: n - nPos,
+      auc: aucs[k] as MetricValue,
+      ...(rates[k] as Rates),
     };
   });
 }
@@ -188,11 +170,8 @@ export function attributeFrom(
   const ids = a.ids;
   const aucs = groups.map((g) => g.auc);
   const accs = groups.map((g) => defined(g.accuracy));
-  const srs = groups.map((g) => defined(g.selectionRate));
-  const tprs = groups.map((g) => g.tpr);
-  const fprs = groups.map((g) => g.fpr);
-  const tprDifference = groupDifference(tprs, ids, overall.tpr, 'between_groups', 'TPR');
-  const fprDifference = groupDifference(fprs, ids, overall.fpr, 'between_groups', 'FPR');
+  const tprDifference = rateDifference(groups, overall, ids, 'between_groups', 'tpr');
+  const fprDifference = rateDifference(groups, overall, ids, 'between_groups', 'fpr');
   const disp = disparity(overall.auc, aucs, ids, 'AUC');
   const esAcc = equityScaled(defined(overall.accuracy), accs, ids, s.alpha, 'skip', 'accuracy', a.name);
   return {
@@ -201,18 +180,13 @@ export function attributeFrom(
     esAuc: equityScaled(overall.auc, aucs, ids, s.alpha, 'skip', 'AUC', a.name),
     esAucFairclipCode: equityScaled(overall.auc, aucs, ids, s.alpha, 'propagate', 'AUC', a.name),
     esAcc: esAcc.value as number,
-    dpd: groupDifference(srs, ids, defined(overall.selectionRate), 'between_groups', 'selection rate').value as number,
-    dpdToOverall: groupDifference(srs, ids, defined(overall.selectionRate), 'to_overall', 'selection rate')
-      .value as number,
-    dpr: groupRatio(srs, ids, 'selection rate'),
+    dpd: rateDifference(groups, overall, ids, 'between_groups', 'selectionRate').value as number,
+    dpdToOverall: rateDifference(groups, overall, ids, 'to_overall', 'selectionRate').value as number,
+    dpr: rateRatio(groups, ids, 'selectionRate'),
     eod: combineOdds(tprDifference, fprDifference, 'worst_case'),
-    eodToOverall: combineOdds(
-      groupDifference(tprs, ids, overall.tpr, 'to_overall', 'TPR'),
-      groupDifference(fprs, ids, overall.fpr, 'to_overall', 'FPR'),
-      'worst_case',
-    ),
+    eodToOverall: equalizedOdds(groups, overall, ids, 'to_overall', 'worst_case'),
     eodMean: combineOdds(tprDifference, fprDifference, 'mean'),
-    eor: combineOdds(groupRatio(tprs, ids, 'TPR'), groupRatio(fprs, ids, 'FPR'), 'min'),
+    eor: equalizedOddsRatioOf(groups, ids),
     tprDifference,
     fprDifference,
     stdGroupDisparity: disp.std,
