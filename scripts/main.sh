@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the embedded default. Today: the fairness report of the shipped example scores
-# (examples/fairness-report). It grows into the full FairCLIP reproduction (examples/reproduce) as those land.
+# The main job on the embedded default: the FairCLIP reproduction grid and its report (examples/reproduce).
+# Falls back to the fairness report of the shipped example scores when the apps are not built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -f examples/reproduce/dist/main.js ]; then

@@ -408,3 +408,5 @@ export function checkpointLabels(files: readonly (string | null)[]): string[] {
     if (new Set(labels).size === labels.length || depth > 8) return labels;
   }
 }
+export * from './app.ts';
+export * from './distances.ts';

@@ -5,20 +5,8 @@
  */
 import { cpSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  baseOverrides,
-  computeFor,
-  EMBEDDED_FAIRFACE,
-  type Io,
-  METRIC_HEADER,
-  runMain,
-  runSeeds,
-  summarizeSeeds,
-  summaryRows,
-  textTable,
-  writeSummary,
-} from '@fairclip/example-common';
-import { CliError, COMMON_HELP, parseRunArgs, resolveConfig } from '@fairclip/train';
+import { EMBEDDED_FAIRFACE, type Io, type PresetApp, runPresetApp, seedsLine } from '@fairclip/example-common';
+import { COMMON_HELP } from '@fairclip/train';
 
 export const FAIRFACE_PRESETS = ['fairface-clip-zeroshot', 'fairface-clip-finetune', 'fairface-fairclip-plus'] as const;
 
@@ -43,30 +31,14 @@ function embeddedWithTest(out: string): string {
   return dir;
 }
 
-export async function runApp(argv: readonly string[], io: Io): Promise<number> {
-  return runMain('fairclip-fairface', io, async () => {
-    const args = parseRunArgs(argv, { preset: 'fairface-clip-zeroshot', out: 'runs/fairface' });
-    if (args.help) {
-      io.stdout(HELP);
-      return 0;
-    }
-    if (args.rest.length > 0) throw new CliError(`unexpected argument "${args.rest[0]}" (see --help)`);
-    if (args.weights.length > 1) throw new CliError('--weights: give one weights file');
-    if (!(FAIRFACE_PRESETS as readonly string[]).includes(args.preset))
-      throw new CliError(`--preset: expected one of ${FAIRFACE_PRESETS.join(', ')}, got "${args.preset}"`);
-    if (args.data === null) args.data = embeddedWithTest(args.out);
-    const overrides = baseOverrides(args, 'fairface');
-    const cfg = resolveConfig(args.preset, [...overrides, ...args.overrides]);
-    const compute = await computeFor(args);
-    const runs = await runSeeds({ preset: args.preset, args, overrides, compute, io });
-    const summary = summarizeSeeds(runs);
-    const files = writeSummary(args.out, `${args.preset}: ${cfg.description}`, runs, summary);
-    io.stdout(`${args.preset}: ${cfg.description}`);
-    io.stdout(
-      `${runs.length} seed(s) on ${cfg.data.path} (${compute.backend}); zero-shot gender classification, test set; ×100`,
-    );
-    io.stdout(textTable(METRIC_HEADER, summaryRows(summary)));
-    io.stdout(`\nWritten: ${files.markdown}, ${files.json}`);
-    return 0;
-  });
-}
+export const APP: PresetApp = {
+  name: 'fairclip-fairface',
+  defaults: { preset: 'fairface-clip-zeroshot', out: 'runs/fairface' },
+  dataset: 'fairface',
+  help: HELP,
+  presets: FAIRFACE_PRESETS,
+  embeddedData: embeddedWithTest,
+  header: (run) => [run.title, seedsLine(run, 'zero-shot gender classification, test set')],
+};
+
+export const runApp = (argv: readonly string[], io: Io): Promise<number> => runPresetApp(APP, argv, io);

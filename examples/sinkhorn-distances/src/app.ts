@@ -12,14 +12,17 @@ import {
   checkDataset,
   checkpointLabels,
   computeFor,
+  type GroupDistance,
+  groupDistances,
   type Io,
   markdownTable,
   modelOverrides,
+  pairSimilarities,
   runMain,
+  STUDY_DISTANCE,
   takeOption,
   textTable,
 } from '@fairclip/example-common';
-import { samplesLoss } from '@fairclip/ot';
 import {
   CliError,
   COMMON_HELP,
@@ -31,12 +34,7 @@ import {
   parseRunArgs,
   resolveConfig,
   resolveModelFiles,
-  type SplitData,
 } from '@fairclip/train';
-import * as tf from '@tensorflow/tfjs-core';
-
-/** The study's distance (distance_test.py). */
-export const STUDY_DISTANCE = { loss: 'sinkhorn', p: 2, blur: 1e-4, diameter: 2, scaling: 0.95 } as const;
 
 export const HELP = `Usage: fairclip-sinkhorn-distances [--weights FILE]... [options]
 
@@ -52,14 +50,6 @@ Options of this app:
 
 ${COMMON_HELP}`;
 
-export interface GroupDistance {
-  attribute: string;
-  group: string;
-  n: number;
-  distance: number;
-  converged: boolean;
-}
-
 export interface CheckpointDistances {
   label: string;
   weights: string | null;
@@ -68,68 +58,7 @@ export interface CheckpointDistances {
   distances: GroupDistance[];
 }
 
-/** exp(logit_scale) · cos(image_i, text_i) for every sample of a split, in batches. */
-async function similarities(
-  model: Awaited<ReturnType<typeof loadModel>>,
-  split: SplitData,
-  batchSize: number,
-  progress: Progress,
-): Promise<Float64Array> {
-  const { model: clip, tokenizer } = model;
-  const l = clip.config.context_length;
-  const r = clip.config.image_resolution;
-  const texts = split.samples.map((s, i) => {
-    if (s.caption === undefined)
-      throw new CliError(`test sample ${i} (${s.file}) has no summary text (data_summary.csv gpt4_summary)`);
-    return s.caption;
-  });
-  const tokens = tokenizer.tokenize(texts, { contextLength: l, truncate: true });
-  const out = new Float64Array(split.size);
-  for (let start = 0; start < split.size; start += batchSize) {
-    const n = Math.min(batchSize, split.size - start);
-    const images = new Float32Array(n * 3 * r * r);
-    const loaded = await Promise.all(Array.from({ length: n }, (_, k) => split.image(start + k)));
-    loaded.forEach((img, k) => images.set(img, k * 3 * r * r));
-    const sims = tf.tidy(() => {
-      const unit = (x: tf.Tensor2D) => tf.div(x, tf.norm(x, 'euclidean', 1, true));
-      const img = unit(clip.encodeImage(tf.tensor4d(images, [n, 3, r, r])));
-      const txt = unit(clip.encodeText({ data: tokens.data.subarray(start * l, (start + n) * l), shape: [n, l] }));
-      return tf.mul(tf.exp(clip.logitScale), tf.sum(tf.mul(img, txt), 1));
-    });
-    const v = await sims.data();
-    sims.dispose();
-    for (let k = 0; k < n; k++) out[start + k] = v[k] as number;
-    progress.tick(1, {}, n);
-  }
-  return out;
-}
-
-/** The divergence between all similarities and each group's, per attribute (groups with no sample are skipped). */
-export function groupDistances(
-  sims: ArrayLike<number>,
-  split: Pick<SplitData, 'samples'>,
-  attributes: readonly string[],
-  groupNames: Readonly<Record<string, readonly string[]>>,
-  solver: 'geomloss' | 'auto',
-): GroupDistance[] {
-  const all = Float64Array.from(sims);
-  return attributes.flatMap((a) =>
-    (groupNames[a] ?? []).flatMap((name, g) => {
-      const idx = split.samples.flatMap((s, i) => (s.groups[a] === g ? [i] : []));
-      if (idx.length === 0) return [];
-      const r = samplesLoss(
-        all,
-        idx.map((i) => all[i] as number),
-        solver === 'geomloss'
-          ? { ...STUDY_DISTANCE, solver: 'sinkhorn', geomlossCompatible: true }
-          : { ...STUDY_DISTANCE, solver: 'auto' },
-      );
-      return [{ attribute: a, group: name, n: idx.length, distance: r.value, converged: r.converged }];
-    }),
-  );
-}
-
-export { checkpointLabels };
+export { checkpointLabels, type GroupDistance, groupDistances, STUDY_DISTANCE };
 
 const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? v.toPrecision(4) : v.toExponential(3));
 
@@ -195,7 +124,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
           silent: args.quiet,
           ...(io.progress ? { stream: io.progress } : {}),
         });
-        const sims = await similarities(model, data.test, cfg.eval.batchSize, bar);
+        const sims = await pairSimilarities(model, data.test, cfg.eval.batchSize, bar);
         bar.finish();
         const distances = groupDistances(sims, data.test, cfg.eval.attributes, data.groupNames, solver);
         const r: CheckpointDistances = { label, weights: w, key, similarities: [...sims], distances };

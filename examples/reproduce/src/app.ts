@@ -1,0 +1,382 @@
+/**
+ * The reproduce app: the whole study as one grid — variants × regularised attributes × seeds — run through
+ * @fairclip/train presets (finished runs reused, interrupted ones resumed), the study's Sinkhorn analysis of every
+ * checkpoint, and one report (report.md + SVG figures + report.json) beside the published anchors.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { CLIP_CONFIG_NAMES, clipConfig, inferClipConfig } from '@fairclip/clip';
+import {
+  baseOverrides,
+  type CellDistancesFile,
+  checkWeights,
+  computeFor,
+  embeddedProfile,
+  groupDistances,
+  type Io,
+  pairSimilarities,
+  runMain,
+  runSeeds,
+  type SeedRun,
+  STUDY_DISTANCE,
+  safetensorsShapes,
+  summarizeSeeds,
+  takeOption,
+} from '@fairclip/example-common';
+import {
+  CliError,
+  COMMON_HELP,
+  configHash,
+  ImageCache,
+  loadModel,
+  openRunData,
+  PRESET_NAMES,
+  parseRunArgs,
+  presetObject,
+  resolveConfig,
+  resolveModelFiles,
+  SCORES_FILE,
+  type TrainConfig,
+} from '@fairclip/train';
+import type { CellId } from './anchors.ts';
+import {
+  buildReport,
+  type CellDistances,
+  type CellResult,
+  cellKey,
+  cellLabel,
+  type EpochPoint,
+  summarize,
+  type TestScores,
+} from './report.ts';
+
+export const DEFAULT_VARIANTS = [
+  'clip-zeroshot',
+  'clip-finetune',
+  'fairclip-official-2025',
+  'a-fairclip',
+  'fairclip-plus',
+  'linear-probe',
+] as const;
+export const ATTRIBUTES = ['race', 'gender', 'ethnicity', 'language'] as const;
+export const DEFAULT_SEEDS = [1, 2, 3] as const;
+/** The embedded default's quick profile (on top of embeddedProfile): fine-tuning epochs. */
+export const EMBEDDED_EPOCHS = 3;
+
+const FAIRVLMED_VARIANTS = PRESET_NAMES.filter((p) => !p.startsWith('fairface'));
+
+export const HELP = `Usage: fairclip-reproduce [options]
+
+Runs the FairCLIP study as one grid — variants × regularised attributes × seeds — and writes one report:
+report.md (per variant and evaluated attribute: AUC, ES-AUC, DPD, DEOdds and group AUCs, mean ± std over seeds,
+beside the published anchors of fairclip.md §7 with their provenance; a paragraph generated from the numbers),
+SVG figures (group AUCs, per-group ROC curves, Sinkhorn distances per group on a log scale, training curves) and
+report.json. Single-attribute regularisers (FairCLIP, A-FairCLIP) run once per attribute; FairCLIP+ uses its preset
+weights; zero-shot runs once (it has no randomness).
+
+Without --data it runs the embedded synthetic FairVLMed with the default tiny CLIP and a quick profile
+(${EMBEDDED_EPOCHS} fine-tuning epochs, the small-data settings of the examples): a demonstration of the pipeline in a few
+minutes, not a reproduction. With the real data and weights:
+  fairclip-reproduce --data /data/FairVLMed --weights ViT-B-16.safetensors --vocab bpe_simple_vocab_16e6.txt.gz \\
+    --backend webgpu --out runs/reproduce
+(the architecture is read from the weights file: every variant then uses it; --arch NAME overrides).
+
+Outputs in --out (default runs/reproduce): report.md, report.json, figures/*.svg, runs/<variant>[/<attribute>]/
+seed-<s>/ (each run's own outputs, scores_test.csv, distances.json). Rerun with the same --out to resume: finished
+runs and distances are reused, an interrupted run continues from its checkpoint, and the report is rebuilt.
+
+Options of this app:
+  --preset LIST          comma-separated variants (default ${DEFAULT_VARIANTS.join(',')});
+                         any of ${FAIRVLMED_VARIANTS.join(', ')}
+  --attributes LIST      attributes the single-attribute regularisers run on (default ${ATTRIBUTES.join(',')})
+  --seeds LIST           default ${DEFAULT_SEEDS.join(',')}
+  --no-distances         skip the Sinkhorn analysis
+
+${COMMON_HELP}`;
+
+/** The cells of the grid: one per variant, or one per attribute for single-attribute regularisers. */
+export function gridCells(variants: readonly string[], attributes: readonly string[]): CellId[] {
+  return variants.flatMap((variant): CellId[] => {
+    const f = resolveConfig(variant).fairness;
+    const perAttribute = f !== null && Object.keys(f.attributes).length === 1;
+    return perAttribute ? attributes.map((attribute) => ({ variant, attribute })) : [{ variant, attribute: null }];
+  });
+}
+
+/** The OpenAI architecture name of a safetensors weights file (OpenAI parameter names), or null. */
+export function archOfWeights(file: string): string | null {
+  const shapes = safetensorsShapes(file);
+  if (shapes === null) return null;
+  let inferred: ReturnType<typeof inferClipConfig>;
+  try {
+    inferred = inferClipConfig(shapes);
+  } catch {
+    return null;
+  }
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  return CLIP_CONFIG_NAMES.find((n) => same(clipConfig(n), inferred)) ?? null;
+}
+
+const list = (v: string, what: string): string[] => {
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!items.length) throw new CliError(`${what}: expected a comma-separated list, got "${v}"`);
+  return items;
+};
+
+interface RunScoresFile {
+  labels: number[];
+  scores: number[];
+  groups: Record<string, number[]>;
+}
+
+function readScores(outDir: string, attributes: readonly string[]): RunScoresFile | null {
+  const p = join(outDir, SCORES_FILE);
+  if (!existsSync(p)) return null;
+  const [head, ...rows] = readFileSync(p, 'utf8').trim().split('\n');
+  const cols = (head ?? '').split(', ');
+  const at = (name: string) => {
+    const i = cols.indexOf(name);
+    if (i < 0) throw new Error(`${p}: no column "${name}"`);
+    return i;
+  };
+  const cells = rows.map((r) => r.split(', '));
+  return {
+    labels: cells.map((c) => Number(c[at('label')])),
+    scores: cells.map((c) => Number(c[at('score')])),
+    groups: Object.fromEntries(attributes.map((a) => [a, cells.map((c) => Number(c[at(a)]))])),
+  };
+}
+
+interface EpochJson {
+  record: {
+    epoch: number;
+    trainLoss: number | null;
+    val: { auc: number | null } | null;
+    test: { auc: number | null } | null;
+  };
+}
+
+function curveOf(run: SeedRun): EpochPoint[] {
+  return (run.result.epochs as unknown as EpochJson[]).map(({ record: r }) => ({
+    epoch: r.epoch,
+    trainLoss: r.trainLoss,
+    valAuc: r.val?.auc ?? null,
+    testAuc: r.test?.auc ?? null,
+  }));
+}
+
+/** The study's distances of one run's checkpoint (cached in the run folder, keyed by config, weights and method). */
+async function runDistances(run: SeedRun, root: string, cache: ImageCache, io: Io): Promise<CellDistances> {
+  const best = join(run.outDir, 'best.safetensors');
+  const config: TrainConfig = existsSync(best)
+    ? { ...run.config, model: { ...run.config.model, weights: best } }
+    : run.config;
+  const w = config.model.weights;
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify({
+        config: configHash(config),
+        weights: w === null ? null : { file: w, size: statSync(w).size, mtime: statSync(w).mtimeMs },
+        distance: STUDY_DISTANCE,
+        solver: 'geomloss',
+      }),
+    )
+    .digest('hex')
+    .slice(0, 16);
+  const file = join(run.outDir, 'distances.json');
+  if (existsSync(file)) {
+    const prev = JSON.parse(readFileSync(file, 'utf8')) as CellDistancesFile;
+    if (prev.key === key) return { seed: run.seed, distances: prev.distances };
+  }
+  io.stderr(`  distances: ${run.outDir}`);
+  const model = await loadModel(resolveModelFiles(config), config.training.seed);
+  try {
+    const data = openRunData(config, root, { resolution: model.model.config.image_resolution, cache });
+    const sims = await pairSimilarities(model, data.test, config.eval.batchSize);
+    const distances = groupDistances(sims, data.test, config.eval.attributes, data.groupNames, 'geomloss');
+    const out: CellDistancesFile = { key, weights: w, distances };
+    writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+    return { seed: run.seed, distances };
+  } finally {
+    model.model.dispose();
+  }
+}
+
+export async function runApp(argv: readonly string[], io: Io): Promise<number> {
+  return runMain('fairclip-reproduce', io, async () => {
+    const attrOpt = takeOption(argv, '--attributes');
+    const noDistances = attrOpt.rest.includes('--no-distances');
+    const args = parseRunArgs(
+      attrOpt.rest.filter((a) => a !== '--no-distances'),
+      { preset: DEFAULT_VARIANTS.join(','), out: 'runs/reproduce' },
+    );
+    if (args.help) {
+      io.stdout(HELP);
+      return 0;
+    }
+    if (args.rest.length > 0) throw new CliError(`unexpected argument "${args.rest[0]}" (see --help)`);
+    if (args.weights.length > 1)
+      throw new CliError('--weights: give one initial weights file (every variant starts from it)');
+    if (args.overrides.some((o) => o.startsWith('fairness.attributes=')))
+      throw new CliError(
+        '--attribute / fairness.attributes: the grid sets the regularised attribute; use --attributes LIST',
+      );
+    const variants = list(args.preset, '--preset');
+    for (const v of variants)
+      if (!FAIRVLMED_VARIANTS.includes(v))
+        throw new CliError(
+          `--preset: "${v}" is not a FairVLMed variant; expected any of ${FAIRVLMED_VARIANTS.join(', ')}`,
+        );
+    const attributes = attrOpt.value === null ? [...ATTRIBUTES] : list(attrOpt.value, '--attributes');
+    for (const a of attributes)
+      if (!(ATTRIBUTES as readonly string[]).includes(a))
+        throw new CliError(
+          `--attributes: "${a}" is not a FairVLMed attribute; expected any of ${ATTRIBUTES.join(', ')}`,
+        );
+    const seeds = args.seeds.length ? args.seeds : [...DEFAULT_SEEDS];
+    const embedded = args.data === null;
+    // one architecture for every variant: the weights file's (presets differ: FairCLIP+ and the probe use ViT-L/14)
+    const archOverride: string[] = [];
+    if (args.weights[0] !== undefined && !args.overrides.some((o) => o.startsWith('model.arch='))) {
+      const file = checkWeights(args.weights[0]);
+      const arch = archOfWeights(file);
+      if (
+        arch === null &&
+        safetensorsShapes(file) !== null &&
+        !baseOverrides(args, 'fairvlmed').some((o) => o.startsWith('model.arch='))
+      )
+        throw new CliError(
+          `cannot tell the architecture of ${file} from its parameters; pass --arch NAME (${CLIP_CONFIG_NAMES.join(', ')}): every variant uses it`,
+        );
+      if (arch === null && safetensorsShapes(file) === null)
+        throw new CliError(
+          `${file} is not a safetensors file with OpenAI names: pass --arch NAME (${CLIP_CONFIG_NAMES.join(', ')})`,
+        );
+      if (arch !== null) archOverride.push(`model.arch=${JSON.stringify(arch)}`);
+    }
+    const base = [...baseOverrides(args, 'fairvlmed'), ...archOverride];
+    const root = JSON.parse(base[0]!.slice('data.path='.length)) as string;
+    const cells = gridCells(variants, attributes);
+    const cellOverrides = (c: CellId) => [
+      ...base,
+      ...(embedded
+        ? [
+            ...embeddedProfile(c.variant),
+            ...(resolveConfig(c.variant).mode === 'finetune' ? [`training.epochs=${EMBEDDED_EPOCHS}`] : []),
+          ]
+        : []),
+      ...(c.attribute ? [`fairness.attributes=${JSON.stringify({ [c.attribute]: 1 })}`] : []),
+    ];
+    // the user's overrides apply to the cells whose preset has the field's section (e.g. linearProbe.* only to the
+    // linear probe, fairness.* only to regularised variants)
+    const userOverrides = (c: CellId) =>
+      args.overrides.filter((o) => presetObject(c.variant)[o.split(/[.=]/, 1)[0] as string] !== null);
+    // every configuration is checked before any work
+    const configs = cells.map((c) => resolveConfig(c.variant, [...cellOverrides(c), ...userOverrides(c)]));
+    const compute = await computeFor(args);
+    const out = resolve(args.out);
+    const cache = new ImageCache();
+    const total = cells.reduce((n, _c, i) => n + (configs[i]!.mode === 'zeroshot' ? 1 : seeds.length), 0);
+    io.stderr(
+      `fairclip-reproduce: ${cells.length} cells, ${total} runs on ${root} (${compute.backend})${embedded ? `, embedded default (quick profile)` : ''}`,
+    );
+    const started = Date.now();
+    let done = 0;
+    const results: CellResult[] = [];
+    for (const [i, cell] of cells.entries()) {
+      const cfg = configs[i]!;
+      const cellSeeds = cfg.mode === 'zeroshot' ? [seeds[0]!] : seeds;
+      const elapsed = (Date.now() - started) / 1000;
+      const eta = done > 0 ? ` · eta ${Math.round((elapsed / done) * (total - done))} s` : '';
+      io.stderr(`[${done}/${total} runs${eta}] ${cellLabel(cell)}`);
+      const runs = await runSeeds({
+        preset: cell.variant,
+        args: { ...args, seeds: cellSeeds, overrides: userOverrides(cell) },
+        overrides: cellOverrides(cell),
+        compute,
+        io,
+        folder: join('runs', cellKey(cell)),
+      });
+      done += runs.length;
+      const distances: CellDistances[] = [];
+      if (!noDistances && cfg.mode !== 'linear-probe')
+        for (const r of runs) distances.push(await runDistances(r, root, cache, io));
+      const first = runs[0]!;
+      const sc = readScores(first.outDir, cfg.eval.attributes);
+      const scores: TestScores | null = sc ? { seed: first.seed, ...sc } : null;
+      results.push({
+        id: cell,
+        key: cellKey(cell),
+        label: cellLabel(cell),
+        description: cfg.description,
+        mode: cfg.mode,
+        runs: runs.map((r) => ({
+          seed: r.seed,
+          outDir: r.outDir,
+          reused: r.reused,
+          selectedEpoch: r.result.selection.epoch,
+          optimistic: r.result.selection.optimistic,
+        })),
+        test: summarizeSeeds(runs),
+        valAuc: summarize(runs.map((r) => r.result.selected?.val?.auc ?? null)),
+        curves: runs.map((r) => ({ seed: r.seed, epochs: curveOf(r) })),
+        scores,
+        distances,
+      });
+    }
+    io.stderr(`[${done}/${total} runs] done in ${Math.round((Date.now() - started) / 1000)} s; writing the report`);
+    // ---- the report
+    const sample = configs[0]!;
+    const data = openRunData(sample, root, { resolution: 224, cache });
+    const groupNames = Object.fromEntries(ATTRIBUTES.map((a) => [a, data.groupNames[a] ?? []]));
+    const firstRun = results[0]?.runs[0];
+    const firstResult = firstRun
+      ? (JSON.parse(readFileSync(join(firstRun.outDir, 'result.json'), 'utf8')) as {
+          model: { arch: string; weights: string | null; numParameters: number };
+          data: { sizes: Record<string, number> };
+          backend: { name: string };
+        })
+      : null;
+    const report = buildReport({
+      title: 'FairCLIP reproduction report',
+      generatedAt: new Date().toISOString(),
+      facts: [
+        `Data: ${root}${firstResult ? ` (train ${firstResult.data.sizes.train}, val ${firstResult.data.sizes.val}, test ${firstResult.data.sizes.test})` : ''}`,
+        `Model: ${firstResult ? `${firstResult.model.arch} (${firstResult.model.numParameters.toLocaleString('en')} parameters), weights ${firstResult.model.weights ?? 'seeded initialisation'}` : '–'}`,
+        `Backend: ${firstResult?.backend.name ?? compute.backend}; seeds ${seeds.join(', ')}; variants ${variants.join(', ')}; regularised attributes ${attributes.join(', ')}`,
+      ],
+      attributes: [...ATTRIBUTES],
+      groupNames,
+      cells: results,
+      profileNotes: embedded
+        ? [
+            `Embedded default: the synthetic FairVLMed (${root}) and the default tiny CLIP, with a quick profile ` +
+              `(${EMBEDDED_EPOCHS} fine-tuning epochs and the examples' small-data settings). It demonstrates the ` +
+              'pipeline; its numbers say nothing about FairCLIP. Point --data and --weights at the real dataset and ' +
+              'ViT-B/16 weights for a reproduction.',
+          ]
+        : [],
+    });
+    mkdirSync(out, { recursive: true });
+    rmSync(join(out, 'figures'), { recursive: true, force: true });
+    for (const [rel, svg] of report.figures) {
+      const p = join(out, rel);
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(p, svg);
+    }
+    writeFileSync(join(out, 'report.md'), report.markdown);
+    writeFileSync(
+      join(out, 'report.json'),
+      `${JSON.stringify({ seeds, variants, attributes, cells: results.map(({ scores: _s, ...c }) => c), comparisons: report.comparisons }, null, 2)}\n`,
+    );
+    io.stdout(`FairCLIP reproduction: ${results.length} cells, ${done} runs`);
+    io.stdout(
+      `Written: ${join(out, 'report.md')} (${report.figures.size} figures in ${join(out, 'figures')}), ${join(out, 'report.json')}`,
+    );
+    return 0;
+  });
+}
