@@ -137,6 +137,34 @@ function legend(f: Frame, names: readonly string[], dashed: readonly boolean[] =
   ];
 }
 
+/** The y grid, y tick labels, the two axis lines (x axis at `baseY`) and the rotated y label. */
+function yAxis(
+  f: Frame,
+  ticks: readonly number[],
+  y: (v: number) => number,
+  baseY: number,
+  label: string,
+  extra: readonly string[] = [],
+): string[] {
+  const plotW = f.width - f.left - f.right;
+  const plotH = f.height - f.top - f.bottom;
+  return [
+    '<g class="axes" stroke="#999999">',
+    ...ticks.flatMap((t) => {
+      const ty = r2(y(t));
+      return [
+        `<line x1="${f.left}" y1="${ty}" x2="${f.left + plotW}" y2="${ty}" stroke="#e5e5e5"/>`,
+        `<text x="${f.left - 6}" y="${ty + 4}" text-anchor="end" stroke="none" fill="#333333">${fmtTick(t)}</text>`,
+      ];
+    }),
+    ...extra,
+    `<line x1="${f.left}" y1="${f.top}" x2="${f.left}" y2="${f.top + plotH}"/>`,
+    `<line x1="${f.left}" y1="${r2(baseY)}" x2="${f.left + plotW}" y2="${r2(baseY)}"/>`,
+    '</g>',
+    `<text transform="translate(16 ${f.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(label)}</text>`,
+  ];
+}
+
 const legendWidth = (names: readonly string[]) => Math.min(360, 50 + 7 * Math.max(0, ...names.map((n) => n.length)));
 
 /** A grouped bar chart (one group of bars per category, one bar per series), optionally on a log scale. */
@@ -183,20 +211,7 @@ export function barChart(spec: BarChartSpec): string {
   const band = plotW / Math.max(1, categories.length);
   const barW = Math.max(2, (band - 12) / Math.max(1, series.length));
   const out = header(frame, spec.title, spec.subtitle);
-  out.push('<g class="axes" stroke="#999999">');
-  for (const t of ticks) {
-    const ty = r2(y(t));
-    out.push(
-      `<line x1="${frame.left}" y1="${ty}" x2="${frame.left + plotW}" y2="${ty}" stroke="#e5e5e5"/>`,
-      `<text x="${frame.left - 6}" y="${ty + 4}" text-anchor="end" stroke="none" fill="#333333">${fmtTick(t)}</text>`,
-    );
-  }
-  out.push(
-    `<line x1="${frame.left}" y1="${frame.top}" x2="${frame.left}" y2="${frame.top + plotH}"/>`,
-    `<line x1="${frame.left}" y1="${r2(base)}" x2="${frame.left + plotW}" y2="${r2(base)}"/>`,
-    '</g>',
-    `<text transform="translate(16 ${frame.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}${log ? ' (log scale)' : ''}</text>`,
-  );
+  out.push(...yAxis(frame, ticks, y, base, `${spec.yLabel}${log ? ' (log scale)' : ''}`));
   categories.forEach((c, i) => {
     const cx = r2(frame.left + band * (i + 0.5));
     out.push(
@@ -259,23 +274,19 @@ export function lineChart(spec: LineChartSpec): string {
   const X = (v: number) => r2(frame.left + (plotW * (v - xa)) / (xb - xa || 1));
   const Y = (v: number) => r2(frame.top + plotH * (1 - (v - ya) / (yb - ya || 1)));
   const out = header(frame, spec.title, spec.subtitle);
-  out.push('<g class="axes" stroke="#999999">');
-  for (const t of yt)
-    out.push(
-      `<line x1="${frame.left}" y1="${Y(t)}" x2="${frame.left + plotW}" y2="${Y(t)}" stroke="#e5e5e5"/>`,
-      `<text x="${frame.left - 6}" y="${Y(t) + 4}" text-anchor="end" stroke="none" fill="#333333">${fmtTick(t)}</text>`,
-    );
-  for (const t of xt)
-    out.push(
-      `<line x1="${X(t)}" y1="${frame.top}" x2="${X(t)}" y2="${frame.top + plotH}" stroke="#f0f0f0"/>`,
-      `<text x="${X(t)}" y="${frame.top + plotH + 16}" text-anchor="middle" stroke="none" fill="#333333">${fmtTick(t)}</text>`,
-    );
   out.push(
-    `<line x1="${frame.left}" y1="${frame.top}" x2="${frame.left}" y2="${frame.top + plotH}"/>`,
-    `<line x1="${frame.left}" y1="${frame.top + plotH}" x2="${frame.left + plotW}" y2="${frame.top + plotH}"/>`,
-    '</g>',
+    ...yAxis(
+      frame,
+      yt,
+      Y,
+      frame.top + plotH,
+      spec.yLabel,
+      xt.flatMap((t) => [
+        `<line x1="${X(t)}" y1="${frame.top}" x2="${X(t)}" y2="${frame.top + plotH}" stroke="#f0f0f0"/>`,
+        `<text x="${X(t)}" y="${frame.top + plotH + 16}" text-anchor="middle" stroke="none" fill="#333333">${fmtTick(t)}</text>`,
+      ]),
+    ),
     `<text x="${frame.left + plotW / 2}" y="${frame.height - 14}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`,
-    `<text transform="translate(16 ${frame.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`,
   );
   if (spec.diagonal)
     out.push(
