@@ -164,9 +164,7 @@ describe('report', () => {
     expect(race).toContain(
       '↳ *anchor* [2ND §7.2] CLIP, CVPR paper | 67.84 ± 0.90 | 61.67 ± 0.63 | 15.35 ± 6.50 | 15.11 ± 5.01 |',
     );
-    expect(race).toMatch(
-      /↳ \*anchor\* \[OFF §7\.1\] FairCLIP \(Race\), released checkpoint ‡ \| 71\.06 \| 67\.14 \|/,
-    );
+    expect(race).toMatch(/↳ \*anchor\* \[OFF §7\.1\] FairCLIP \(Race\), released checkpoint ‡ \| 71\.06 \| 67\.14 \|/);
     expect(race).toContain('↳ *anchor* [REPRO §7.3] CLIP linear probe');
     expect(race).toContain('‡ the README’s race columns read');
     expect(race).toContain('| **CLIP fine-tuned** | 61.00 ± 1.00 |');
