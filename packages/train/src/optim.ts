@@ -58,6 +58,42 @@ function checkBufferShape(key: string, got: readonly number[], want: readonly nu
     throw new Error(`optimizer: state of "${key}" has shape [${got.join(', ')}], the parameter [${want.join(', ')}]`);
 }
 
+/** The state of an optimizer: its step and every buffer map, keyed "<parameter key>/<buffer name>". */
+async function saveState(
+  kind: OptimizerState['kind'],
+  step: number,
+  maps: Record<string, ReadonlyMap<string, tf.Variable>>,
+): Promise<OptimizerState> {
+  const buffers: OptimizerState['buffers'] = {};
+  for (const [name, map] of Object.entries(maps))
+    for (const [k, b] of map)
+      buffers[`${k}/${name}`] = { shape: b.shape.slice(), data: (await b.data()) as Float32Array };
+  return { kind, step, buffers };
+}
+
+/**
+ * Restores the buffer maps of a saved state (the caller has checked its kind; parameters without saved buffers keep
+ * none: they start fresh), checking every buffer's shape against its parameter.
+ */
+function restoreBuffers(
+  state: OptimizerState,
+  groups: readonly ParamGroup[],
+  maps: Record<string, Map<string, tf.Variable>>,
+): void {
+  const names = Object.keys(maps);
+  for (const group of groups)
+    group.params.forEach((p, i) => {
+      const key = keyOf(group, i);
+      const saved = names.map((n) => state.buffers[`${key}/${n}`]);
+      if (saved.some((b) => b === undefined)) return;
+      names.forEach((n, j) => {
+        const b = saved[j]!;
+        checkBufferShape(key, b.shape, p.shape);
+        maps[n]!.set(key, tf.variable(tf.tensor(b.data, b.shape), false));
+      });
+    });
+}
+
 function checkPositive(name: string, v: number, allowZero = false): void {
   if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
     throw new RangeError(
@@ -132,27 +168,15 @@ export class Adam {
     }
   }
 
-  async state(): Promise<OptimizerState> {
-    const buffers: OptimizerState['buffers'] = {};
-    for (const [k, m] of this.m) buffers[`${k}/m`] = { shape: m.shape.slice(), data: (await m.data()) as Float32Array };
-    for (const [k, v] of this.v) buffers[`${k}/v`] = { shape: v.shape.slice(), data: (await v.data()) as Float32Array };
-    return { kind: 'adam', step: this.t, buffers };
+  state(): Promise<OptimizerState> {
+    return saveState('adam', this.t, { m: this.m, v: this.v });
   }
 
   loadState(state: OptimizerState): void {
     if (state.kind !== 'adam') throw new Error(`optimizer: cannot load a ${state.kind} state into Adam`);
     this.disposeBuffers();
     this.t = state.step;
-    for (const group of this.groups)
-      group.params.forEach((p, i) => {
-        const key = keyOf(group, i);
-        const m = state.buffers[`${key}/m`];
-        const v = state.buffers[`${key}/v`];
-        if (!m || !v) return;
-        checkBufferShape(key, m.shape, p.shape);
-        this.m.set(key, tf.variable(tf.tensor(m.data, m.shape), false));
-        this.v.set(key, tf.variable(tf.tensor(v.data, v.shape), false));
-      });
+    restoreBuffers(state, this.groups, { m: this.m, v: this.v });
   }
 
   private disposeBuffers(): void {
@@ -243,25 +267,15 @@ export class Lars {
     }
   }
 
-  async state(): Promise<OptimizerState> {
-    const buffers: OptimizerState['buffers'] = {};
-    for (const [k, m] of this.mu)
-      buffers[`${k}/mu`] = { shape: m.shape.slice(), data: (await m.data()) as Float32Array };
-    return { kind: 'lars', step: this.t, buffers };
+  state(): Promise<OptimizerState> {
+    return saveState('lars', this.t, { mu: this.mu });
   }
 
   loadState(state: OptimizerState): void {
     if (state.kind !== 'lars') throw new Error(`optimizer: cannot load a ${state.kind} state into LARS`);
     this.dispose();
     this.t = state.step;
-    for (const group of this.groups)
-      group.params.forEach((p, i) => {
-        const key = keyOf(group, i);
-        const mu = state.buffers[`${key}/mu`];
-        if (!mu) return;
-        checkBufferShape(key, mu.shape, p.shape);
-        this.mu.set(key, tf.variable(tf.tensor(mu.data, mu.shape), false));
-      });
+    restoreBuffers(state, this.groups, { mu: this.mu });
   }
 
   dispose(): void {

@@ -368,6 +368,21 @@ function promptTokens(ctx: RunContext): { data: Int32Array; shape: [number, numb
   return { data: ctx.loaded.tokenizer.tokenize(ctx.cfg.eval.prompts, { contextLength: l }).data, shape: [2, l] };
 }
 
+/** The state of a run that starts from scratch. */
+function freshState(ctx: RunContext): RunState {
+  return {
+    configHash: ctx.hash,
+    epoch: 0,
+    stepInEpoch: 0,
+    globalStep: 0,
+    groupDrawn: {},
+    acc: emptyAcc(),
+    history: [],
+    steps: [],
+    best: null,
+  };
+}
+
 interface SplitsEvaluation {
   val: SplitResult;
   test: SplitResult;
@@ -494,17 +509,7 @@ async function runFinetune(
       })
     : null;
   const trainVars = groups.flatMap((g) => [...g.params]);
-  let state: RunState = {
-    configHash: ctx.hash,
-    epoch: 0,
-    stepInEpoch: 0,
-    globalStep: 0,
-    groupDrawn: {},
-    acc: emptyAcc(),
-    history: [],
-    steps: [],
-    best: null,
-  };
+  let state = freshState(ctx);
   let resumedFromStep: number | null = null;
   if (existing) {
     model.loadStateDict(existing.model, { source: join(existing.path, 'model.safetensors') });
@@ -745,17 +750,7 @@ async function runLinearProbe(
   ];
   const rng = new Rng(mixSeed(cfg.training.seed, 0x11e4));
   const head = new LinearProbeHead(dim, { random: () => rng.next() });
-  let state: RunState = {
-    configHash: ctx.hash,
-    epoch: 0,
-    stepInEpoch: 0,
-    globalStep: 0,
-    groupDrawn: {},
-    acc: emptyAcc(),
-    history: [],
-    steps: [],
-    best: null,
-  };
+  let state = freshState(ctx);
   let resumedFromStep: number | null = null;
   if (existing) {
     state = existing.state;
