@@ -39,6 +39,24 @@ export interface LoaderOptions {
   onSkip?: (skipped: SkippedLoad) => void;
 }
 
+/**
+ * A loader's options completed with its dataset's skip policy: the dataset's `skipCorrupt` where the loader sets
+ * none, and the dataset's file-level `onSkip` (file names from `fileOf`) where the loader has no handler.
+ */
+export function withDatasetSkip(
+  options: LoaderOptions,
+  dataset: { skipCorrupt?: boolean; onSkip?: (skipped: { file: string; error: DatasetError }) => void },
+  fileOf: (index: number) => string | undefined,
+): LoaderOptions {
+  const out: LoaderOptions = { ...options };
+  if (out.skipCorrupt === undefined && dataset.skipCorrupt !== undefined) out.skipCorrupt = dataset.skipCorrupt;
+  if (out.onSkip === undefined && dataset.onSkip) {
+    const report = dataset.onSkip;
+    out.onSkip = ({ index, error }) => report({ file: fileOf(index) ?? String(index), error });
+  }
+  return out;
+}
+
 type CheckedOptions = Required<Omit<LoaderOptions, 'onSkip'>> & { onSkip: ((s: SkippedLoad) => void) | undefined };
 
 function checkOptions(o: LoaderOptions): CheckedOptions {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { columnIndex, readCsv } from '../csv.ts';
 import { DatasetError, ioError, isDatasetError } from '../errors.ts';
-import { DataLoader, EndlessLoader, type LoaderOptions, type SampleSource } from '../loader.ts';
+import { DataLoader, EndlessLoader, type LoaderOptions, type SampleSource, withDatasetSkip } from '../loader.ts';
 import { naturalCompare } from '../natural-sort.ts';
 
 /** Age groups; the index is the code. */
@@ -241,14 +241,7 @@ export class FairFaceDataset implements SampleSource<FairFaceSample> {
   }
 
   private withSkip(options: LoaderOptions): LoaderOptions {
-    const out: LoaderOptions = { ...options };
-    if (out.skipCorrupt === undefined && this.options.skipCorrupt !== undefined)
-      out.skipCorrupt = this.options.skipCorrupt;
-    if (out.onSkip === undefined && this.options.onSkip) {
-      const report = this.options.onSkip;
-      out.onSkip = ({ index, error }) => report({ file: this.records[index]?.file ?? String(index), error });
-    }
-    return out;
+    return withDatasetSkip(options, this.options, (i) => this.records[i]?.file);
   }
 }
 

@@ -4,7 +4,14 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { columnIndex, readCsv } from '../csv.ts';
 import { DatasetError, ioError, isDatasetError } from '../errors.ts';
-import { type Batch, DataLoader, EndlessLoader, type LoaderOptions, type SampleSource } from '../loader.ts';
+import {
+  type Batch,
+  DataLoader,
+  EndlessLoader,
+  type LoaderOptions,
+  type SampleSource,
+  withDatasetSkip,
+} from '../loader.ts';
 import { naturalCompare } from '../natural-sort.ts';
 import type { NpyArray } from '../npy/dtype.ts';
 import { readNpzFileAsync, readNpzKeys } from '../zip/file.ts';
@@ -340,14 +347,7 @@ export class FairVlmedSplit implements SampleSource<FairVlmedSample> {
   }
 
   private withSkip(options: LoaderOptions): LoaderOptions {
-    const out: LoaderOptions = { ...options };
-    if (out.skipCorrupt === undefined && this.options.skipCorrupt !== undefined)
-      out.skipCorrupt = this.options.skipCorrupt;
-    if (out.onSkip === undefined && this.options.onSkip) {
-      const report = this.options.onSkip;
-      out.onSkip = ({ index, error }) => report({ file: this.records[index]?.path ?? String(index), error });
-    }
-    return out;
+    return withDatasetSkip(options, this.options, (i) => this.records[i]?.path);
   }
 }
 
