@@ -9,47 +9,16 @@ eval-mode scores sigmoid(output[:, 1]) on all samples.
 
 Run: /usr/bin/python3 test-fixtures/generators/train_linear_probe.py
 """
-import math
 import os
 
 import numpy as np
 import torch
 
 from _fixture_io import provenance, write_json
+from _mae_lars import LARS, adjust_learning_rate
 
 SEED = 777
 OUT = os.path.join(os.path.dirname(__file__), '..', 'data', 'train', 'linear_probe.json')
-
-
-class LARS(torch.optim.Optimizer):
-    def __init__(self, params, lr=0, weight_decay=0, momentum=0.9, trust_coefficient=0.001):
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, trust_coefficient=trust_coefficient))
-
-    @torch.no_grad()
-    def step(self):
-        for g in self.param_groups:
-            for p in g['params']:
-                dp = p.grad
-                if dp is None:
-                    continue
-                if p.ndim > 1:
-                    dp = dp.add(p, alpha=g['weight_decay'])
-                    pn, un = torch.norm(p), torch.norm(dp)
-                    one = torch.ones_like(pn)
-                    q = torch.where(pn > 0., torch.where(un > 0, (g['trust_coefficient'] * pn / un), one), one)
-                    dp = dp.mul(q)
-                st = self.state[p]
-                if 'mu' not in st:
-                    st['mu'] = torch.zeros_like(p)
-                mu = st['mu']
-                mu.mul_(g['momentum']).add_(dp)
-                p.add_(mu, alpha=-g['lr'])
-
-
-def lr_at(epoch, lr, min_lr, warmup, epochs):
-    if epoch < warmup:
-        return lr * epoch / warmup
-    return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * (epoch - warmup) / (epochs - warmup)))
 
 
 def main():
@@ -73,7 +42,7 @@ def main():
     head.train()
     for ep in range(epochs):
         for it in range(iters):
-            cur = lr_at(it / iters + ep, lr, 0.0, warmup, epochs)
+            cur = adjust_learning_rate(it / iters + ep, lr, 0.0, warmup, epochs)
             for g in opt.param_groups:
                 g['lr'] = cur
             xb = torch.tensor(x[it * bs:(it + 1) * bs])
