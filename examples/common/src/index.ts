@@ -410,3 +410,4 @@ export function checkpointLabels(files: readonly (string | null)[]): string[] {
 }
 export * from './app.ts';
 export * from './distances.ts';
+export * from './testing.ts';

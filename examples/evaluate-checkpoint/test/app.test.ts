@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '@fairclip/clip';
-import { EMBEDDED_FAIRVLMED } from '@fairclip/example-common';
+import { EMBEDDED_FAIRVLMED, runCaptured } from '@fairclip/example-common';
 import { fairnessReport } from '@fairclip/fairness';
 import { fixturePath } from '@fairclip/test-fixtures';
 import { ImageCache, loadModel, openRunData, resolveConfig, resolveModelFiles } from '@fairclip/train';
@@ -19,16 +19,7 @@ const out = mkdtempSync(join(tmpdir(), 'fc-evaluate-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 const TINY_WEIGHTS = fixturePath('default-model/weights.safetensors');
 
-async function run(argv: string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await runApp(argv, {
-    stdout: (t) => stdout.push(t),
-    stderr: (t) => stderr.push(t),
-    progress: { write: () => true },
-  });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
-}
+const run = (argv: string[]) => runCaptured(runApp, argv);
 
 function perturbed(amplitude = 0.05): string {
   const { tensors } = readSafetensors(readFileSync(TINY_WEIGHTS));

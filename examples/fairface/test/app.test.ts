@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCaptured } from '@fairclip/example-common';
 import { rocAuc } from '@fairclip/fairness';
 import { fixturePath } from '@fairclip/test-fixtures';
 import { ImageCache, loadModel, openRunData, resolveConfig, resolveModelFiles } from '@fairclip/train';
@@ -16,17 +17,7 @@ import { runApp } from '../src/app.ts';
 const out = mkdtempSync(join(tmpdir(), 'fc-fairface-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-async function run(argv: string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const bar: string[] = [];
-  const code = await runApp(argv, {
-    stdout: (t) => stdout.push(t),
-    stderr: (t) => stderr.push(t),
-    progress: { write: (s) => bar.push(s) },
-  });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n'), bar: bar.join('') };
-}
+const run = (argv: string[]) => runCaptured(runApp, argv);
 
 describe('fairface on the embedded default', () => {
   test('zero-shot: age and race rows; the AUC equals a recomputation from the encoders; a rerun reuses', async () => {

@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCaptured } from '@fairclip/example-common';
 import { afterAll, describe, expect, test } from 'vitest';
 import { runApp } from '../src/app.ts';
 
@@ -30,17 +31,7 @@ const TINY = [
   'fairness.groupBatchSize=2',
 ];
 
-async function run(argv: string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const bar: string[] = [];
-  const code = await runApp(argv, {
-    stdout: (t) => stdout.push(t),
-    stderr: (t) => stderr.push(t),
-    progress: { write: (s) => bar.push(s) },
-  });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n'), bar: bar.join('') };
-}
+const run = (argv: string[]) => runCaptured(runApp, argv);
 
 /** The AUC column of a run's epochs_test.csv (official ", "-separated layout), parsed here. */
 function testAucs(runDir: string): number[] {

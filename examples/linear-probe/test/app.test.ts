@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCaptured } from '@fairclip/example-common';
 import { afterAll, describe, expect, test } from 'vitest';
 import { runApp } from '../src/app.ts';
 
@@ -34,17 +35,7 @@ const TINY = [
   'linearProbe.warmupEpochs=1',
 ];
 
-async function run(argv: string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const bar: string[] = [];
-  const code = await runApp(argv, {
-    stdout: (t) => stdout.push(t),
-    stderr: (t) => stderr.push(t),
-    progress: { write: (s) => bar.push(s) },
-  });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n'), bar: bar.join('') };
-}
+const run = (argv: string[]) => runCaptured(runApp, argv);
 
 function csv(file: string): { header: string[]; rows: string[][] } {
   const [h, ...rows] = readFileSync(file, 'utf8').trim().split('\n');

@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCaptured } from '@fairclip/example-common';
 import { readFixtureJson } from '@fairclip/test-fixtures';
 import { afterAll, expect, test } from 'vitest';
 import { HELP, runApp } from '../src/app.ts';
@@ -16,11 +17,9 @@ const TRAIN = readFixtureJson<{ counts: { train: { samples: number } } }>('fairv
   .samples;
 
 test('runs on the embedded data without overrides, with the embedded profile', async () => {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const io = { stdout: (t: string) => stdout.push(t), stderr: (t: string) => stderr.push(t) };
-  const code = await runApp(['--out', out, '--seeds', '3', '--backend', 'wasm', '--quiet'], io);
-  expect(stderr.join('\n')).not.toMatch(/Error|no batch/);
+  const argv = ['--out', out, '--seeds', '3', '--backend', 'wasm', '--quiet'];
+  const { code, stdout, stderr } = await runCaptured(runApp, argv);
+  expect(stderr).not.toMatch(/Error|no batch/);
   expect(code).toBe(0);
   const result = JSON.parse(readFileSync(join(out, 'linear-probe', 'seed-3', 'result.json'), 'utf8'));
   const lp = result.config.linearProbe;
@@ -30,6 +29,6 @@ test('runs on the embedded data without overrides, with the embedded profile', a
     .trim()
     .split('\n');
   expect(valRows).toHaveLength(1 + lp.epochs / lp.evalEvery);
-  expect(stdout.join('\n')).toMatch(/^race +\d/m);
+  expect(stdout).toMatch(/^race +\d/m);
   expect(HELP).toContain('linearProbe.batchSize=16');
 });

@@ -7,6 +7,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCaptured } from '@fairclip/example-common';
 import { afterAll, describe, expect, test } from 'vitest';
 import { archOfWeights, gridCells, runApp } from '../src/app.ts';
 import { svgSeries } from './svg.test.ts';
@@ -46,17 +47,7 @@ const GRID = [
 ];
 const LABELS = ['CLIP zero-shot', 'CLIP fine-tuned', 'A-FairCLIP [race]', 'A-FairCLIP [gender]', 'Linear probe'];
 
-async function run(argv: string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const bar: string[] = [];
-  const code = await runApp(argv, {
-    stdout: (t) => stdout.push(t),
-    stderr: (t) => stderr.push(t),
-    progress: { write: (s) => bar.push(s) },
-  });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n'), bar: bar.join('') };
-}
+const run = (argv: string[]) => runCaptured(runApp, argv);
 
 const files = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

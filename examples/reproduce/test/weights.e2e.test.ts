@@ -6,18 +6,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_MODEL } from '@fairclip/example-common';
+import { DEFAULT_MODEL, runCaptured } from '@fairclip/example-common';
 import { afterAll, expect, test } from 'vitest';
 import { runApp } from '../src/app.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'fc-reproduce-weights-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-async function run(argv: string[]) {
-  const stderr: string[] = [];
-  const code = await runApp(argv, { stdout: () => {}, stderr: (t) => stderr.push(t), progress: { write: () => true } });
-  return { code, stderr: stderr.join('\n') };
-}
+const run = (argv: string[]) => runCaptured(runApp, argv);
 
 const TINY = ['--backend', 'wasm', '--seeds', '3', '--set', 'data.limits.train=8', '--set', 'data.limits.test=12'];
 

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '@fairclip/clip';
-import { EMBEDDED_FAIRVLMED } from '@fairclip/example-common';
+import { EMBEDDED_FAIRVLMED, runCaptured } from '@fairclip/example-common';
 import { samplesLoss } from '@fairclip/ot';
 import { fixturePath } from '@fairclip/test-fixtures';
 import { ImageCache, loadModel, openRunData, resolveConfig, resolveModelFiles } from '@fairclip/train';
@@ -22,17 +22,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const TINY_WEIGHTS = fixturePath('default-model/weights.safetensors');
 
-async function run(argv: string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const bar: string[] = [];
-  const code = await runApp(argv, {
-    stdout: (t) => stdout.push(t),
-    stderr: (t) => stderr.push(t),
-    progress: { write: (s) => bar.push(s) },
-  });
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n'), bar: bar.join('') };
-}
+const run = (argv: string[]) => runCaptured(runApp, argv);
 
 /** A second checkpoint: the tiny model with its visual projection scaled by 1.5 and a shifted logit scale. */
 function perturbedCheckpoint(): string {
