@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { CLIP_CONFIG_NAMES, clipConfig, inferClipConfig } from '@fairclip/clip';
 import {
   baseOverrides,
@@ -316,7 +316,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
         mode: cfg.mode,
         runs: runs.map((r) => ({
           seed: r.seed,
-          outDir: r.outDir,
+          outDir: relative(out, r.outDir),
           reused: r.reused,
           selectedEpoch: r.result.selection.epoch,
           optimistic: r.result.selection.optimistic,
@@ -335,7 +335,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
     const groupNames = Object.fromEntries(ATTRIBUTES.map((a) => [a, data.groupNames[a] ?? []]));
     const firstRun = results[0]?.runs[0];
     const firstResult = firstRun
-      ? (JSON.parse(readFileSync(join(firstRun.outDir, 'result.json'), 'utf8')) as {
+      ? (JSON.parse(readFileSync(join(out, firstRun.outDir, 'result.json'), 'utf8')) as {
           model: { arch: string; weights: string | null; numParameters: number };
           data: { sizes: Record<string, number> };
           backend: { name: string };

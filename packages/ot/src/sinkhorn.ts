@@ -22,6 +22,7 @@ import {
   toMatrix,
   toWeights,
 } from './inputs.ts';
+import { axpy, dot } from './linalg.ts';
 
 export type SinkhornMethod = 'standard' | 'log';
 
@@ -176,6 +177,11 @@ function colErr(
   return Math.sqrt(s);
 }
 
+/**
+ * POT's sinkhorn_knopp with one pass over K per iteration: the row pass u_i = a_i / (K v)_i also accumulates
+ * Kᵀu (row i of K is still in cache) for the next iteration's v = b / Kᵀu, so no transposed copy of K is needed
+ * (the sums over i run in the same order as a column-wise pass).
+ */
 function knopp(
   a: Float64Array,
   b: Float64Array,
@@ -187,58 +193,48 @@ function knopp(
   tol: number,
 ): RawResult {
   const K = new Float64Array(n * m);
-  const KT = new Float64Array(m * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < m; j++) {
-      const k = Math.exp(c[i * m + j]! / -eps);
-      K[i * m + j] = k;
-      KT[j * n + i] = k;
-    }
-  }
+  for (let k = 0; k < n * m; k++) K[k] = Math.exp(c[k]! / -eps);
   let u = new Float64Array(n).fill(1 / n);
   let v = new Float64Array(m).fill(1 / m);
+  // Double buffers: (u, v) are restored on numerical errors, as POT does.
+  let nu = new Float64Array(n);
+  let nv = new Float64Array(m);
+  let ktu = new Float64Array(m);
+  let nktu = new Float64Array(m);
+  for (let i = 0; i < n; i++) axpy(ktu, K, i * m, u[i]!, m);
   const errors: number[] = [];
   const warnings: string[] = [];
   let converged = false;
   let ii = 0;
   for (ii = 0; ii < maxIter; ii++) {
-    const uprev = u;
-    const vprev = v;
-    const nv = new Float64Array(m);
     let bad = false;
     for (let j = 0; j < m; j++) {
-      let s = 0;
-      const off = j * n;
-      for (let i = 0; i < n; i++) s += KT[off + i]! * u[i]!;
+      const s = ktu[j]!;
       if (s === 0) bad = true;
       nv[j] = b[j]! / s;
     }
-    const nu = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let s = 0;
+    nktu.fill(0);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) rowBlock4(K, i, m, nv, a, nu, nktu);
+    for (; i < n; i++) {
       const off = i * m;
-      for (let j = 0; j < m; j++) s += K[off + j]! * nv[j]!;
-      nu[i] = a[i]! / s;
+      const ui = a[i]! / dot(K, off, nv, m);
+      nu[i] = ui;
+      axpy(nktu, K, off, ui, m);
     }
     for (let i = 0; i < n && !bad; i++) if (!Number.isFinite(nu[i]!)) bad = true;
     for (let j = 0; j < m && !bad; j++) if (!Number.isFinite(nv[j]!)) bad = true;
     if (bad) {
       warnings.push(`numerical errors at iteration ${ii}`);
-      u = uprev;
-      v = vprev;
       break;
     }
-    u = nu;
-    v = nv;
+    [u, nu] = [nu, u];
+    [v, nv] = [nv, v];
+    [ktu, nktu] = [nktu, ktu];
     if (ii % 10 === 0) {
-      const col = new Float64Array(m);
-      for (let i = 0; i < n; i++) {
-        const off = i * m;
-        const ui = u[i]!;
-        for (let j = 0; j < m; j++) col[j] = col[j]! + ui * K[off + j]! * v[j]!;
-      }
+      // Column marginals Σ_i u_i K_ij v_j = v_j (Kᵀu)_j.
       let s = 0;
-      for (let j = 0; j < m; j++) s += (col[j]! - b[j]!) ** 2;
+      for (let j = 0; j < m; j++) s += (v[j]! * ktu[j]! - b[j]!) ** 2;
       const err = Math.sqrt(s);
       errors.push(err);
       if (err < tol) {
@@ -256,6 +252,60 @@ function knopp(
   return { logU, logV, errors, niter: ii, converged, warnings };
 }
 
+/**
+ * Rows i … i+3 of the Knopp row pass: u_r = a_r / (K v)_r (four dot products sharing the loads of v), then
+ * ktu += Σ_r K_r·u_r, added row after row as a one-row-at-a-time pass would.
+ */
+function rowBlock4(
+  K: Float64Array,
+  i: number,
+  m: number,
+  v: Float64Array,
+  a: Float64Array,
+  u: Float64Array,
+  ktu: Float64Array,
+): void {
+  const o0 = i * m;
+  const o1 = o0 + m;
+  const o2 = o1 + m;
+  const o3 = o2 + m;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let j = 0; j < m; j++) {
+    const x = v[j]!;
+    s0 += K[o0 + j]! * x;
+    s1 += K[o1 + j]! * x;
+    s2 += K[o2 + j]! * x;
+    s3 += K[o3 + j]! * x;
+  }
+  const u0 = a[i]! / s0;
+  const u1 = a[i + 1]! / s1;
+  const u2 = a[i + 2]! / s2;
+  const u3 = a[i + 3]! / s3;
+  u[i] = u0;
+  u[i + 1] = u1;
+  u[i + 2] = u2;
+  u[i + 3] = u3;
+  for (let j = 0; j < m; j++) ktu[j] = ktu[j]! + K[o0 + j]! * u0 + K[o1 + j]! * u1 + K[o2 + j]! * u2 + K[o3 + j]! * u3;
+}
+
+/**
+ * A kernel-path sum below this (or not finite) is recomputed in the log domain: above it, terms that underflowed
+ * (each < 2⁻¹⁰⁷⁴ with K <= 1 and the exponentiated log-scalings <= 1) change it by less than 1e-100 relative.
+ */
+const KERNEL_MIN_SUM = 1e-200;
+
+/**
+ * POT's sinkhorn_log: v = log b − logsumexp_i(Mr_ij + u_i), u = log a − logsumexp_j(Mr_ij + v_j), Mr = −C/ε.
+ *
+ * Each log-sum-exp is evaluated through the shifted kernel K = exp(Mr − max Mr) (<= 1, built once):
+ * logsumexp_i(Mr_ij + u_i) = max Mr + max u + log Σ_i K_ij·exp(u_i − max u), a matrix–vector product and n + m
+ * exponentials per iteration instead of 2·n·m. A row or column whose sum is tiny or not finite (large C/ε, far
+ * log-scalings) is redone in the log domain, so the iteration stays stable for any ε; when that happens for more than
+ * a quarter of the rows and columns, the rest of the solve runs in the log domain (then K is dropped).
+ */
 function logDomain(
   a: Float64Array,
   b: Float64Array,
@@ -269,16 +319,18 @@ function logDomain(
 ): RawResult {
   const la = a.map(Math.log);
   const lb = b.map(Math.log);
-  // Mr = −C/ε, stored twice for contiguous row and column reductions.
-  const Mr = new Float64Array(n * m);
-  const MrT = new Float64Array(m * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < m; j++) {
-      const t = -c[i * m + j]! / eps;
-      Mr[i * m + j] = t;
-      MrT[j * n + i] = t;
-    }
+  let mu = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < n * m; k++) {
+    const t = -c[k]! / eps;
+    if (t > mu) mu = t;
   }
+  let K: Float64Array | undefined;
+  if (Number.isFinite(mu)) {
+    K = new Float64Array(n * m);
+    for (let k = 0; k < n * m; k++) K[k] = Math.exp(-c[k]! / eps - mu);
+  }
+  let Mr: Float64Array | undefined;
+  let MrT: Float64Array | undefined;
   const u = init ? Float64Array.from(init.logU) : new Float64Array(n);
   const v = init ? Float64Array.from(init.logV) : new Float64Array(m);
   const errors: number[] = [];
@@ -293,23 +345,85 @@ function logDomain(
     logw: Float64Array,
     out: Float64Array,
   ) => {
-    for (let r = 0; r < rows; r++) {
-      const off = r * cols;
-      let mx = Number.NEGATIVE_INFINITY;
-      for (let k = 0; k < cols; k++) {
-        const t = mat[off + k]! + add[k]!;
-        if (t > mx) mx = t;
-      }
-      let s = 0;
-      if (Number.isFinite(mx)) for (let k = 0; k < cols; k++) s += Math.exp(mat[off + k]! + add[k]! - mx);
-      out[r] = logw[r]! - (Number.isFinite(mx) ? mx + Math.log(s) : mx);
-    }
+    for (let r = 0; r < rows; r++) out[r] = logw[r]! - lseLog(mat, r * cols, 1, cols, add);
   };
+  const ex = new Float64Array(Math.max(n, m));
+  // sums_j = Σ_i K_ij·exp(u_i − shift) for the current u (valid until u changes).
+  const sums = new Float64Array(m);
+  let sumsValid = false;
+  let shift = Number.NaN;
+  const columnSums = (kern: Float64Array): void => {
+    shift = maxOf(u, n);
+    sums.fill(0);
+    if (Number.isFinite(shift)) {
+      for (let i = 0; i < n; i++) ex[i] = Math.exp(u[i]! - shift);
+      for (let i = 0; i < n; i++) {
+        const w = ex[i]!;
+        if (w !== 0) axpy(sums, kern, i * m, w, m);
+      }
+    }
+    sumsValid = true;
+  };
+  // A kernel-path sum is used when in [KERNEL_MIN_SUM, count] (NaN fails both tests).
+  const usable = (s: number, count: number) => s >= KERNEL_MIN_SUM && s <= count && Number.isFinite(shift);
   for (ii = 0; ii < maxIter; ii++) {
-    lseInto(MrT, m, n, u, lb, v);
-    lseInto(Mr, n, m, v, la, u);
+    if (K !== undefined) {
+      let fallbacks = 0;
+      // v_j = log b_j − logsumexp_i(Mr_ij + u_i).
+      if (!sumsValid) columnSums(K);
+      for (let j = 0; j < m; j++) {
+        const s = sums[j]!;
+        if (usable(s, n)) v[j] = lb[j]! - (mu + shift + Math.log(s));
+        else {
+          v[j] = lb[j]! - lseLogCol(c, j, n, m, eps, u);
+          fallbacks++;
+        }
+      }
+      // u_i = log a_i − logsumexp_j(Mr_ij + v_j).
+      const vmax = maxOf(v, m);
+      for (let j = 0; j < m; j++) ex[j] = Math.exp(v[j]! - vmax);
+      for (let i = 0; i < n; i++) {
+        const s = Number.isFinite(vmax) ? dot(K, i * m, ex, m) : Number.NaN;
+        if (s >= KERNEL_MIN_SUM && s <= m) u[i] = la[i]! - (mu + vmax + Math.log(s));
+        else {
+          u[i] = la[i]! - lseLogRow(c, i, m, eps, v);
+          fallbacks++;
+        }
+      }
+      sumsValid = false;
+      if (fallbacks > 0.25 * (n + m)) K = undefined;
+    } else {
+      if (Mr === undefined || MrT === undefined) {
+        // Mr = −C/ε, stored twice for contiguous row and column reductions.
+        Mr = new Float64Array(n * m);
+        MrT = new Float64Array(m * n);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < m; j++) {
+            const t = -c[i * m + j]! / eps;
+            Mr[i * m + j] = t;
+            MrT[j * n + i] = t;
+          }
+        }
+      }
+      lseInto(MrT, m, n, u, lb, v);
+      lseInto(Mr, n, m, v, la, u);
+    }
     if (ii % 10 === 0) {
-      const err = colErr(u, v, c, n, m, eps, b);
+      let err: number;
+      if (K !== undefined) {
+        // Column marginals Σ_i exp(u_i + Mr_ij + v_j) = exp(v_j + max Mr + shift + log sums_j); the sums are those
+        // the next iteration's v update needs.
+        columnSums(K);
+        let e2 = 0;
+        for (let j = 0; j < m; j++) {
+          const s = sums[j]!;
+          const col = usable(s, n) ? Math.exp(v[j]! + mu + shift + Math.log(s)) : colSum(u, v, c, j, n, m, eps);
+          e2 += (col - b[j]!) ** 2;
+        }
+        err = Math.sqrt(e2);
+      } else {
+        err = colErr(u, v, c, n, m, eps, b);
+      }
       errors.push(err);
       if (err < tol) {
         converged = true;
@@ -322,6 +436,67 @@ function logDomain(
     warnings.push('did not converge within maxIter iterations (increase maxIter or eps)');
   }
   return { logU: u, logV: v, errors, niter: ii, converged, warnings };
+}
+
+/** Σ_i exp(logU_i − C_ij/ε + logV_j): one column of the plan's marginal (colErr's terms). */
+function colSum(
+  logU: Float64Array,
+  logV: Float64Array,
+  c: Float64Array,
+  j: number,
+  n: number,
+  m: number,
+  eps: number,
+): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.exp(logU[i]! - c[i * m + j]! / eps + logV[j]!);
+  return s;
+}
+
+function maxOf(x: Float64Array, len: number): number {
+  let mx = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < len; k++) if (x[k]! > mx) mx = x[k]!;
+  return mx;
+}
+
+/** logsumexp_k(mat[off + k·stride] + add[k]) for k < len, two passes (max, then Σ exp(· − max)). */
+function lseLog(mat: Float64Array, off: number, stride: number, len: number, add: Float64Array): number {
+  let mx = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < len; k++) {
+    const t = mat[off + k * stride]! + add[k]!;
+    if (t > mx) mx = t;
+  }
+  if (!Number.isFinite(mx)) return mx;
+  let s = 0;
+  for (let k = 0; k < len; k++) s += Math.exp(mat[off + k * stride]! + add[k]! - mx);
+  return mx + Math.log(s);
+}
+
+/** logsumexp_j(−C_ij/ε + v_j) from C itself (the log-domain fallback of one row). */
+function lseLogRow(c: Float64Array, i: number, m: number, eps: number, v: Float64Array): number {
+  const off = i * m;
+  let mx = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < m; j++) {
+    const t = -c[off + j]! / eps + v[j]!;
+    if (t > mx) mx = t;
+  }
+  if (!Number.isFinite(mx)) return mx;
+  let s = 0;
+  for (let j = 0; j < m; j++) s += Math.exp(-c[off + j]! / eps + v[j]! - mx);
+  return mx + Math.log(s);
+}
+
+/** logsumexp_i(−C_ij/ε + u_i) from C itself (the log-domain fallback of one column). */
+function lseLogCol(c: Float64Array, j: number, n: number, m: number, eps: number, u: Float64Array): number {
+  let mx = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const t = -c[i * m + j]! / eps + u[i]!;
+    if (t > mx) mx = t;
+  }
+  if (!Number.isFinite(mx)) return mx;
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.exp(-c[i * m + j]! / eps + u[i]! - mx);
+  return mx + Math.log(s);
 }
 
 function finish(
@@ -340,13 +515,16 @@ function finish(
   let mass = 0;
   const rows = new Float64Array(n);
   const cols = new Float64Array(m);
+  const lb = b.map(Math.log);
   for (let i = 0; i < n; i++) {
+    const la = Math.log(a[i]!);
+    const off = i * m;
     for (let j = 0; j < m; j++) {
-      const lp = logU[i]! - c[i * m + j]! / eps + logV[j]!;
+      const lp = logU[i]! - c[off + j]! / eps + logV[j]!;
       const pij = Math.exp(lp);
-      plan[i * m + j] = pij;
-      transportCost += pij * c[i * m + j]!;
-      if (pij > 0) kl += pij * (lp - Math.log(a[i]!) - Math.log(b[j]!));
+      plan[off + j] = pij;
+      transportCost += pij * c[off + j]!;
+      if (pij > 0) kl += pij * (lp - la - lb[j]!);
       mass += pij;
       rows[i] = rows[i]! + pij;
       cols[j] = cols[j]! + pij;

@@ -4,8 +4,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { samplesLoss } from '../src/index.ts';
-import { arbDiracPair, arbMatrixCase, arbPair, arbPermutation, arbPlantedPermutation } from './arbitraries.ts';
+import { samplesLoss, sinkhorn } from '../src/index.ts';
+import {
+  arbDiracPair,
+  arbMatrixCase,
+  arbPair,
+  arbPermutation,
+  arbPlantedPermutation,
+  arbWeights,
+} from './arbitraries.ts';
 import { expectNear, runs } from './helpers.ts';
 import {
   assertCostEpsScaling,
@@ -31,7 +38,61 @@ const stdSolver = f64Matrix('standard');
 const relEps = fc.double({ min: Math.log(0.05), max: Math.log(10), noNaN: true }).map(Math.exp);
 const epsOf = (spread: number, rel: number) => Math.max(spread, 1e-3) * rel;
 
+/** POT 0.8.2's sinkhorn_log updates written out (v = log b − lse_i(M + u), u = log a − lse_j(M + v), M = −C/ε). */
+function potLogIterations(
+  a: Float64Array,
+  b: Float64Array,
+  C: Float64Array,
+  n: number,
+  m: number,
+  eps: number,
+  k: number,
+) {
+  const lse = (vals: number[]) => {
+    const mx = Math.max(...vals);
+    return Number.isFinite(mx) ? mx + Math.log(vals.reduce((s, t) => s + Math.exp(t - mx), 0)) : mx;
+  };
+  const u = new Float64Array(n);
+  const v = new Float64Array(m);
+  for (let it = 0; it < k; it++) {
+    for (let j = 0; j < m; j++) v[j] = Math.log(b[j]!) - lse(Array.from(u, (ui, i) => -C[i * m + j]! / eps + ui));
+    for (let i = 0; i < n; i++) u[i] = Math.log(a[i]!) - lse(Array.from(v, (vj, j) => -C[i * m + j]! / eps + vj));
+  }
+  return { u, v };
+}
+
 describe('matrix Sinkhorn laws (cpu-f64)', () => {
+  it("'log' follows POT's log-domain updates iteration by iteration, also where exp(−C/ε) underflows", () => {
+    // C in [0, 10), ε down to 1e-3: C/ε up to 10⁴, so the kernel path hands rows and columns (or all of the
+    // solve) to the log domain; the log-scalings must still be POT's to rounding.
+    fc.assert(
+      fc.property(
+        // Costs and log ε uniform on a grid: fc.double draws uniformly over representable doubles (mostly tiny
+        // values), which would almost never mix the two paths.
+        fc
+          .record({ n: fc.integer({ min: 1, max: 8 }), m: fc.integer({ min: 1, max: 8 }) })
+          .chain(({ n, m }) =>
+            fc.record({
+              a: arbWeights(n),
+              b: arbWeights(m),
+              C: fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: n * m, maxLength: n * m }),
+            }),
+          )
+          .map(({ a, b, C }) => ({ a, b, C: Float64Array.from(C, (c) => c / 1000), n: a.length, m: b.length })),
+        fc.integer({ min: 0, max: 1_000_000 }).map((t) => 1e-3 * 10 ** (4 * (t / 1_000_000))),
+        fc.integer({ min: 1, max: 4 }),
+        (mc, eps, k) => {
+          const r = sinkhorn(mc.a, mc.b, { data: mc.C, rows: mc.n, cols: mc.m }, eps, { maxIter: k, tol: 0 });
+          const ref = potLogIterations(mc.a, mc.b, mc.C, mc.n, mc.m, eps, k);
+          const scale = 1 + Math.max(...mc.C) / eps;
+          for (let i = 0; i < mc.n; i++) expect(Math.abs(r.logU[i]! - ref.u[i]!)).toBeLessThanOrEqual(1e-12 * scale);
+          for (let j = 0; j < mc.m; j++) expect(Math.abs(r.logV[j]! - ref.v[j]!)).toBeLessThanOrEqual(1e-12 * scale);
+        },
+      ),
+      { numRuns: runs(60) },
+    );
+  });
+
   it('plan is non-negative with marginals a and b', async () => {
     await fc.assert(
       fc.asyncProperty(arbMatrixCase(), relEps, async (mc, rel) => {
@@ -85,6 +146,17 @@ describe('matrix Sinkhorn laws (cpu-f64)', () => {
     await fc.assert(
       fc.asyncProperty(arbPlantedPermutation(), ({ perm, C, n }) =>
         assertPlantedPermutation(logSolver, perm, C, n, 0.1),
+      ),
+      { numRuns: runs(30) },
+    );
+  });
+
+  it('known answer at small ε (C/ε up to 6·10⁴: exp(−C/ε) underflows, sums redone in the log domain)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        arbPlantedPermutation(),
+        fc.double({ min: Math.log(1e-4), max: Math.log(5e-3), noNaN: true }).map(Math.exp),
+        ({ perm, C, n }, eps) => assertPlantedPermutation(logSolver, perm, C, n, eps),
       ),
       { numRuns: runs(30) },
     );
