@@ -1,4 +1,13 @@
 export { costFromR2, costGradFactor, costMatrix } from './cost.ts';
+export type { DivergenceSolution } from './divergence/api.ts';
+export {
+  divergenceFromSolution,
+  sinkhornDivergence,
+  sinkhornDivergenceBatched,
+  sinkhornDivergenceMany,
+  solveDivergence,
+} from './divergence/api.ts';
+export type { DivergenceInfo, DivergenceOptions, DivergenceProblem, Engine } from './divergence/types.ts';
 export type { DualPotentials, LoopOptions, LoopResult, PairKind, SoftminSeam } from './dual-loop.ts';
 export { damping, symmetricSinkhornLoop } from './dual-loop.ts';
 export type { OtErrorCode } from './errors.ts';
@@ -7,8 +16,15 @@ export type { EmdOptions, EmdResult, Exact1dOptions, Exact1dResult, PlanEntry } 
 export { emd, exact1d } from './exact.ts';
 export type { Matrix, MatrixInput, PointCloud, PointsInput } from './inputs.ts';
 export { entropy } from './inputs.ts';
-export type { RoutingConfig } from './routing.ts';
-export { configureRouting, DEFAULT_ROUTING, getRouting, resetRouting } from './routing.ts';
+export type { EngineChoice, RouteQuery, RoutingConfig } from './routing.ts';
+export {
+  backendReadsSync,
+  chooseEngine,
+  configureRouting,
+  DEFAULT_ROUTING,
+  getRouting,
+  resetRouting,
+} from './routing.ts';
 export type {
   LossName,
   SamplesLossOptions,
@@ -28,21 +44,3 @@ export type { TensorCostMode } from './tensor-seam.ts';
 export { pairwiseCost, TensorSeam } from './tensor-seam.ts';
 export type { TensorSinkhornOptions, TensorSinkhornResult } from './tensor-sinkhorn.ts';
 export { sinkhornTensor } from './tensor-sinkhorn.ts';
-export type {
-  DivergenceInfo,
-  DivergenceOptions,
-  DivergenceProblem,
-  DivergenceSolution,
-  Engine,
-  EngineChoice,
-  RouteQuery,
-} from './tf-op.ts';
-export {
-  backendReadsSync,
-  chooseEngine,
-  divergenceFromSolution,
-  sinkhornDivergence,
-  sinkhornDivergenceBatched,
-  sinkhornDivergenceMany,
-  solveDivergence,
-} from './tf-op.ts';

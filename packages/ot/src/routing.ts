@@ -20,7 +20,10 @@
  *  - tensor engine, cost evaluation: dense when K·N·M <= tensorDenseMaxEntries, else @fairclip/compute's fused online
  *    soft-min (never materialises N×M).
  */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Engine } from './divergence/types.ts';
 import { OtInputError } from './errors.ts';
+import type { SamplesLossOptions } from './samples-loss.ts';
 
 export interface RoutingConfig {
   /** Largest max(N, M)² for which the float64 core materialises its cost matrices (default 4·10⁶). */
@@ -92,4 +95,97 @@ function definedOnly(partial: Partial<RoutingConfig>): Partial<RoutingConfig> {
     if (v !== undefined) out[k] = v;
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The engine decision of the tfjs ops (the rules in this file's header)
+
+/** Whether the active backend can read tensors synchronously (cpu, wasm). */
+export function backendReadsSync(backend: string = tf.getBackend()): boolean {
+  return backend === 'cpu' || backend === 'wasm';
+}
+
+export interface EngineChoice {
+  engine: 'cpu-f64' | 'tensor';
+  /** The rule that fired, in words. */
+  reason: string;
+}
+
+export interface RouteQuery {
+  /** tfjs backend name ('cpu', 'wasm', 'webgpu', ...). */
+  backend: string;
+  /** Whether the caller can wait for asynchronous reads (solveDivergence) or not (the synchronous ops). */
+  async: boolean;
+  /** Largest N·M of the problems, and their sum. */
+  maxEntries: number;
+  totalEntries: number;
+  loss: SamplesLossOptions['loss'];
+  /** Every problem is 1-D and balanced. */
+  oneDimBalanced: boolean;
+  /**
+   * The exact 1-D path applies (1-D, balanced, loss 'sinkhorn', solver not 'sinkhorn', not geomlossCompatible):
+   * such problems stay on the CPU whatever their size (O(n log n) after an O(n) read-back).
+   */
+  exactEligible?: boolean;
+  /** Whether float32 resolves ε for every problem (undefined: not known yet). */
+  float32Resolved?: boolean;
+  engine?: Engine;
+}
+
+/** The engine routing of routing.ts, as a pure function (exported for tests and for callers that plan ahead). */
+export function chooseEngine(q: RouteQuery, routing: Readonly<RoutingConfig> = getRouting()): EngineChoice {
+  const engine = q.engine ?? 'auto';
+  const sync = backendReadsSync(q.backend);
+  if (engine === 'cpu-f64') {
+    if (!sync && !q.async) {
+      throw new OtInputError(
+        'SYNC_READ_UNAVAILABLE',
+        `engine 'cpu-f64' reads tensors synchronously, which the '${q.backend}' backend cannot do; ` +
+          "use engine 'tensor' (float32 on this backend, with a given diameter) or the async solveDivergence()",
+      );
+    }
+    return { engine: 'cpu-f64', reason: 'engine cpu-f64 requested' };
+  }
+  if (engine === 'tensor') {
+    if (q.loss !== undefined && q.loss !== 'sinkhorn') {
+      throw new OtInputError('UNSUPPORTED', `the tensor engine implements loss 'sinkhorn' only (got '${q.loss}')`);
+    }
+    return { engine: 'tensor', reason: 'engine tensor requested' };
+  }
+  if (engine !== 'auto') {
+    throw new OtInputError('INVALID_OPTION', `engine must be 'auto', 'cpu-f64' or 'tensor', got ${String(engine)}`);
+  }
+  if (q.loss !== undefined && q.loss !== 'sinkhorn') {
+    if (sync || q.async) return { engine: 'cpu-f64', reason: `loss '${q.loss}' runs on the float64 core only` };
+    throw new OtInputError(
+      'UNSUPPORTED',
+      `loss '${q.loss}' runs on the float64 core only, which needs to read the points: use solveDivergence() on '${q.backend}'`,
+    );
+  }
+  if ((sync || q.async) && q.exactEligible) {
+    return {
+      engine: 'cpu-f64',
+      reason:
+        '1-D balanced: the exact sorted-quantile path on the CPU (O(n log n); a GPU never beat it, see pnpm bench)',
+    };
+  }
+  if (sync) {
+    return q.maxEntries <= routing.f64MaxEntries
+      ? {
+          engine: 'cpu-f64',
+          reason: `max N·M = ${q.maxEntries} <= f64MaxEntries (${routing.f64MaxEntries}) on ${q.backend}`,
+        }
+      : { engine: 'tensor', reason: `max N·M = ${q.maxEntries} > f64MaxEntries (${routing.f64MaxEntries})` };
+  }
+  if (!q.async) return { engine: 'tensor', reason: `the '${q.backend}' backend cannot read synchronously` };
+  if (q.totalEntries <= routing.gpuMinEntries) {
+    return {
+      engine: 'cpu-f64',
+      reason: `Σ N·M = ${q.totalEntries} <= gpuMinEntries (${routing.gpuMinEntries}): the CPU is faster for small problems`,
+    };
+  }
+  if (q.float32Resolved === false && (q.oneDimBalanced || q.maxEntries <= routing.f64MaxEntries)) {
+    return { engine: 'cpu-f64', reason: 'float32 cannot resolve ε: float64 on the CPU instead' };
+  }
+  return { engine: 'tensor', reason: `Σ N·M = ${q.totalEntries} > gpuMinEntries (${routing.gpuMinEntries})` };
 }
