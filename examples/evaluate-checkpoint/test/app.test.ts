@@ -55,8 +55,8 @@ async function recomputed() {
     ['race', 'gender', 'ethnicity', 'language'].map((a) => [a, split.samples.map((s) => s.groups[a] ?? -1)]),
   );
   return fairnessReport(
-    Float64Array.from(scores),
     split.samples.map((s) => s.label),
+    Float64Array.from(scores),
     attrs,
     { mode: 'fairlearn' },
   );

@@ -47,8 +47,8 @@ describe('fairface on the embedded default', () => {
     });
     loaded.model.dispose();
     const auc = rocAuc(
-      Float64Array.from(scores),
       split.samples.map((s) => s.label),
+      Float64Array.from(scores),
     ).value!;
     const lines = r.stdout.split('\n');
     for (const a of ['age', 'race']) {

@@ -178,7 +178,7 @@ export function computeReport(
   table: ScoresTable,
   options: Pick<CliOptions, 'threshold' | 'alpha' | 'mode'>,
 ): FairnessReport {
-  return fairnessReport(table.scores, table.labels, table.attributes, {
+  return fairnessReport(table.labels, table.scores, table.attributes, {
     threshold: options.threshold,
     alpha: options.alpha,
     mode: options.mode,

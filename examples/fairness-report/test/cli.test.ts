@@ -43,7 +43,7 @@ function tempCsv(text: string): string {
 
 describe('the shipped example', () => {
   const d = parseExample();
-  const lib = fairnessReport(d.scores, d.labels, d.attributes, { groupNames: FAIRVLMED_GROUP_NAMES });
+  const lib = fairnessReport(d.labels, d.scores, d.attributes, { groupNames: FAIRVLMED_GROUP_NAMES });
 
   test('has a few hundred rows with every FairVLMed group present', () => {
     expect(d.scores.length).toBeGreaterThanOrEqual(300);
@@ -103,7 +103,7 @@ describe('the shipped example', () => {
     const r = run([EXAMPLE_FILE, '--json', '--mode=fairlearn', '--threshold', '0.52', '--alpha', '2']);
     const opts = { groupNames: FAIRVLMED_GROUP_NAMES, mode: 'fairlearn', threshold: 0.52, alpha: 2 } as const;
     expect(JSON.parse(r.stdout).report).toEqual(
-      JSON.parse(JSON.stringify(fairnessReport(d.scores, d.labels, d.attributes, opts))),
+      JSON.parse(JSON.stringify(fairnessReport(d.labels, d.scores, d.attributes, opts))),
     );
   });
 });

@@ -401,7 +401,7 @@ function groupAucFigure(input: ReportInput, attribute: string): string {
 function roc(scores: readonly number[], labels: readonly number[]): { points: [number, number][]; auc: number } | null {
   const pos = labels.reduce((a, b) => a + b, 0);
   if (pos === 0 || pos === labels.length) return null;
-  const c = rocCurve(Float64Array.from(scores), labels);
+  const c = rocCurve(labels, Float64Array.from(scores));
   return { points: Array.from(c.fpr, (x, i) => [x, c.tpr[i] as number]), auc: trapezoid(c.fpr, c.tpr) };
 }
 

@@ -43,8 +43,8 @@ async function recomputedReport() {
     ['race', 'gender', 'ethnicity', 'language'].map((a) => [a, split.samples.map((s) => s.groups[a] ?? -1)]),
   );
   return fairnessReport(
-    Float64Array.from(scores),
     split.samples.map((s) => s.label),
+    Float64Array.from(scores),
     attrs,
     { mode: 'fairlearn', threshold: 0.5 },
   );

@@ -91,7 +91,7 @@ function sklearnBaseline():
 }
 
 function timeOurs(): { median_ms: number; cpu_ms: number; min_ms: number; auc: number | null } {
-  const run = () => fairnessReport(data.scores, data.labels, data.attributes, { groupNames: FAIRVLMED_GROUP_NAMES });
+  const run = () => fairnessReport(data.labels, data.scores, data.attributes, { groupNames: FAIRVLMED_GROUP_NAMES });
   let auc = run().auc.value;
   const times: number[] = [];
   const cpu: number[] = [];
@@ -129,14 +129,14 @@ describe(`n = ${N}`, () => {
   bench(
     'fairnessReport: AUC + all group metrics, 4 attributes',
     () => {
-      fairnessReport(data.scores, data.labels, data.attributes);
+      fairnessReport(data.labels, data.scores, data.attributes);
     },
     { iterations: 5, warmupIterations: 1 },
   );
   bench(
     'rocAuc only',
     () => {
-      rocAuc(data.scores, data.labels);
+      rocAuc(data.labels, data.scores);
     },
     { iterations: 5, warmupIterations: 1 },
   );

@@ -20,17 +20,18 @@ import {
   undefinedMetric,
 } from './types.ts';
 
+/** The samples to resample, by name: `labels` (0/1, sklearn's y_true), `scores`, and optional attributes. */
 export interface BootstrapData {
-  readonly scores: ScoresInput;
   readonly labels: LabelsInput;
+  readonly scores: ScoresInput;
   /** Sensitive attributes resampled alongside (group ids per sample). */
   readonly attributes?: Readonly<Record<string, GroupsInput>>;
 }
 
 /** One (re)sampled data set handed to the metric. */
 export interface BootstrapSample {
-  readonly scores: Float64Array;
   readonly labels: Uint8Array;
+  readonly scores: Float64Array;
   readonly attributes: Readonly<Record<string, Float64Array>>;
 }
 
@@ -102,9 +103,15 @@ export function bootstrapCi(
     throw new FairnessInputError('INVALID_OPTION', `stratify must be 'none' or 'label', got ${String(stratify)}`);
   }
   const rng = createRng(options.seed);
-  const scores = toScores(data.scores);
-  const n = scores.length;
-  const labels = toLabels(data.labels, n);
+  if (data === null || typeof data !== 'object') {
+    throw new FairnessInputError(
+      'INVALID_OPTION',
+      'bootstrapCi: data must be an object { labels, scores, attributes? }',
+    );
+  }
+  const labels = toLabels(data.labels, 'data.labels', 'did you put the scores in data.labels?');
+  const n = labels.length;
+  const scores = toScores(data.scores, n, 'data.scores', 'data.labels');
   const attrs = data.attributes ?? {};
   const names = Object.keys(attrs);
   const groups = names.map((name) => {
@@ -114,8 +121,8 @@ export function bootstrapCi(
     return values;
   });
   const full: BootstrapSample = {
-    scores,
     labels,
+    scores,
     attributes: Object.fromEntries(names.map((name, a) => [name, groups[a] as Float64Array])),
   };
   const estimate = toMetric(metric(full));
@@ -147,7 +154,7 @@ export function bootstrapCi(
       for (let j = 0; j < n; j++) dst[j] = src[idx[j] as number] as number;
       ra[name] = dst;
     });
-    const v = toMetric(metric({ scores: rs, labels: ry, attributes: ra }));
+    const v = toMetric(metric({ labels: ry, scores: rs, attributes: ra }));
     if (v.value !== null) values.push(v.value);
   }
   const definedResamples = values.length;

@@ -12,7 +12,10 @@ export type FairnessErrorCode =
   | 'LENGTH_MISMATCH'
   /** A score is NaN, +Infinity or -Infinity (or not a number at all). */
   | 'NON_FINITE_SCORE'
-  /** A label is not 0 or 1. */
+  /**
+   * A label is not 0/1 (or false/true); most often scores passed where the labels go. The order is
+   * (labels, scores), as sklearn's (y_true, y_score): the message says so.
+   */
   | 'INVALID_LABEL'
   /** A group id is not a (safe) integer. */
   | 'INVALID_GROUP'

@@ -2,7 +2,7 @@
 import { aucFromCounts, fprFromCounts, groupDifference, groupRatio, tprFromCounts } from './derive.ts';
 import { countAll } from './engine.ts';
 import { FairnessInputError } from './errors.ts';
-import { checkChoice, checkMode, checkThreshold, encodeGroups, toLabels, toScores } from './input.ts';
+import { checkChoice, checkMode, checkThreshold, encodeGroups, toSamples } from './input.ts';
 import {
   type DifferenceMethod,
   defined,
@@ -19,8 +19,8 @@ import {
 /** The samples a metric is evaluated on: one group, or the whole set (`group` null). */
 export interface Slice {
   readonly group: number | null;
-  readonly scores: Float64Array;
   readonly labels: Uint8Array;
+  readonly scores: Float64Array;
   /** 1 where score >= threshold. */
   readonly predictions: Uint8Array;
   readonly threshold: number;
@@ -112,13 +112,14 @@ function asMetric(name: string, v: number | MetricValue, where: string): MetricV
 }
 
 /**
- * Evaluates each metric on the whole set and on every group's samples (like fairlearn's MetricFrame), e.g.
- * `byGroup({ auc: sliceMetrics.auc, tpr: sliceMetrics.truePositiveRate }, scores, labels, race)`.
+ * Evaluates each metric on the whole set and on every group's samples, like fairlearn's
+ * MetricFrame(metrics, y_true, y_pred, sensitive_features) and in its order, e.g.
+ * `byGroup({ auc: sliceMetrics.auc, tpr: sliceMetrics.truePositiveRate }, labels, scores, race)`.
  */
 export function byGroup<K extends string>(
   metrics: Readonly<Record<K, SliceMetric>>,
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   options: { readonly threshold?: number; readonly mode?: RateMode } = {},
 ): MetricFrame<K> {
@@ -134,8 +135,7 @@ export function byGroup<K extends string>(
       );
     }
   }
-  const s = toScores(scores);
-  const y = toLabels(labels, s.length);
+  const { labels: y, scores: s } = toSamples(labels, scores);
   const enc = encodeGroups(groups, s.length, 'groups');
   const n = s.length;
   const pred = new Uint8Array(n);
@@ -146,7 +146,7 @@ export function byGroup<K extends string>(
     for (const k of names) out[k] = asMetric(k, metrics[k](slice), where);
     return out;
   };
-  const overall = evaluate({ group: null, scores: s, labels: y, predictions: pred, threshold, mode }, 'the whole set');
+  const overall = evaluate({ group: null, labels: y, scores: s, predictions: pred, threshold, mode }, 'the whole set');
 
   // Counting sort of the samples by group, keeping the original order inside each group.
   const G = enc.ids.length;
@@ -174,7 +174,7 @@ export function byGroup<K extends string>(
     }
     let nPos = 0;
     for (let j = 0; j < gy.length; j++) nPos += gy[j] as number;
-    const slice: Slice = { group: id, scores: gs, labels: gy, predictions: gp, threshold, mode };
+    const slice: Slice = { group: id, labels: gy, scores: gs, predictions: gp, threshold, mode };
     return { group: id, n: b - a, nPos, nNeg: b - a - nPos, values: evaluate(slice, `group ${id}`) };
   });
 

@@ -1,4 +1,5 @@
 // @fairclip/fairness: group-fairness metrics on plain typed arrays, sklearn/fairlearn-exact.
+// Every metric takes (labels, scores[, groups][, options]), the order of sklearn and fairlearn (y_true first).
 export type { AggregatedAttribute, AggregatedGroup, AggregatedReport, RunSummary } from './aggregate.ts';
 export { aggregateReports, aggregateRuns, formatMeanStd } from './aggregate.ts';
 export type { BootstrapData, BootstrapOptions, BootstrapResult, BootstrapSample } from './bootstrap.ts';

@@ -23,12 +23,14 @@ function badScore(name: string, i: number, v: unknown): FairnessInputError {
 }
 
 /**
- * Scores as a Float64Array, checked finite. A Float64Array without −0 is returned as is (never modified);
- * anything else is copied, −0 becoming +0 so that it ties with 0.
+ * Scores as a Float64Array, checked finite, with the length checked against the labels' `n`. A Float64Array without
+ * −0 is returned as is (never modified); anything else is copied, −0 becoming +0 so that it ties with 0.
  */
-export function toScores(scores: ScoresInput, name = 'scores'): Float64Array {
-  const n = lengthOf(scores, name);
-  if (n === 0) throw new FairnessInputError('EMPTY_INPUT', `${name} is empty: at least one sample is needed`);
+export function toScores(scores: ScoresInput, n: number, name = 'scores', against = 'labels'): Float64Array {
+  const m = lengthOf(scores, name);
+  if (m !== n) {
+    throw new FairnessInputError('LENGTH_MISMATCH', `${name} has ${m} elements but ${against} has ${n}`);
+  }
   if (scores instanceof Float64Array) {
     let negativeZero = false;
     for (let i = 0; i < n; i++) {
@@ -47,16 +49,21 @@ export function toScores(scores: ScoresInput, name = 'scores'): Float64Array {
   return out;
 }
 
-/** Labels as a Uint8Array of 0/1, checked, with the length checked against `n`. A valid Uint8Array is returned as is. */
-export function toLabels(labels: LabelsInput, n: number, name = 'labels', against = 'scores'): Uint8Array {
-  const m = lengthOf(labels, name);
-  if (m !== n) {
-    throw new FairnessInputError('LENGTH_MISMATCH', `${name} has ${m} elements but ${against} has ${n}`);
-  }
+/** The hint of a non-binary label in the positional functions, where it most often means swapped arguments. */
+export const SWAP_HINT = 'did you pass (scores, labels)? the order is (labels, scores) as in sklearn';
+
+/**
+ * Labels as a Uint8Array of 0/1, checked non-empty and binary (0/1 or false/true). A valid Uint8Array is returned
+ * as is. Any other value throws INVALID_LABEL with `hint` (by default the swapped-arguments hint): a label array
+ * that holds scores is the signature of a call in the reversed order.
+ */
+export function toLabels(labels: LabelsInput, name = 'labels', hint = SWAP_HINT): Uint8Array {
+  const n = lengthOf(labels, name);
+  if (n === 0) throw new FairnessInputError('EMPTY_INPUT', `${name} is empty: at least one sample is needed`);
   const bad = (i: number, v: unknown) =>
     new FairnessInputError(
       'INVALID_LABEL',
-      `${name}[${i}] = ${describe(v)}: labels must be 0 (negative) or 1 (positive)`,
+      `${name}[${i}] = ${describe(v)}: labels must be 0/1 (or false/true); ${hint}`,
     );
   if (labels instanceof Uint8Array) {
     for (let i = 0; i < n; i++) if ((labels[i] as number) > 1) throw bad(i, labels[i]);
@@ -65,10 +72,16 @@ export function toLabels(labels: LabelsInput, n: number, name = 'labels', agains
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const v = labels[i] as unknown;
-    if (v === 1) out[i] = 1;
-    else if (v !== 0) throw bad(i, v);
+    if (v === 1 || v === true) out[i] = 1;
+    else if (v !== 0 && v !== false) throw bad(i, v);
   }
   return out;
+}
+
+/** Validated labels and scores of the same samples, in the ecosystem's order: labels first (sklearn's y_true). */
+export function toSamples(labels: LabelsInput, scores: ScoresInput): { labels: Uint8Array; scores: Float64Array } {
+  const y = toLabels(labels);
+  return { labels: y, scores: toScores(scores, y.length) };
 }
 
 /** Group ids of one attribute turned into dense indices 0..k-1 in ascending id order. */
@@ -102,7 +115,7 @@ function isIntegerArray(x: unknown): x is IntegerArray {
 export function encodeGroups(groups: GroupsInput, n: number, name = 'groups', arg = name): EncodedGroups {
   const m = lengthOf(groups, arg);
   if (m !== n) {
-    throw new FairnessInputError('LENGTH_MISMATCH', `${arg} has ${m} elements but scores has ${n}`);
+    throw new FairnessInputError('LENGTH_MISMATCH', `${arg} has ${m} elements but labels has ${n}`);
   }
   if (n === 0) throw new FairnessInputError('EMPTY_INPUT', `${arg} is empty: at least one sample is needed`);
   let min = Number.POSITIVE_INFINITY;

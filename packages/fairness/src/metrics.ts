@@ -1,4 +1,9 @@
-/** Single metrics, each a thin view on the same counting core as fairnessReport. */
+/**
+ * Single metrics, each a thin view on the same counting core as fairnessReport. Every one takes its arguments in
+ * the order of scikit-learn and fairlearn: (labels, scores[, groups][, options]) = (y_true, y_score / y_pred
+ * [, sensitive_features]). Labels must be 0/1 (or false/true); anything else throws INVALID_LABEL naming the likely
+ * swap, so a call in the reversed order with real-valued scores fails loudly.
+ */
 import {
   disparity,
   equalizedOdds,
@@ -12,16 +17,7 @@ import {
   rateRatio,
 } from './derive.ts';
 import { type AttributeCounts, type Counts, countAll } from './engine.ts';
-import {
-  checkAlpha,
-  checkChoice,
-  checkMode,
-  checkPolicy,
-  checkThreshold,
-  encodeGroups,
-  toLabels,
-  toScores,
-} from './input.ts';
+import { checkAlpha, checkChoice, checkMode, checkPolicy, checkThreshold, encodeGroups, toSamples } from './input.ts';
 import {
   type DifferenceMethod,
   defined,
@@ -65,54 +61,59 @@ export interface EquityOptions {
 const METHODS = ['between_groups', 'to_overall'] as const;
 const AGGS = ['worst_case', 'mean'] as const;
 
-function overallCounts(scores: ScoresInput, labels: LabelsInput, threshold: number, withAuc: boolean): Counts {
-  const s = toScores(scores);
-  return countAll(s, toLabels(labels, s.length), [], threshold, withAuc);
+function overallCounts(labels: LabelsInput, scores: ScoresInput, threshold: number, withAuc: boolean): Counts {
+  const d = toSamples(labels, scores);
+  return countAll(d.scores, d.labels, [], threshold, withAuc);
 }
 
 function oneAttribute(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   threshold: number,
   withAuc: boolean,
 ): { c: Counts; a: AttributeCounts } {
-  const s = toScores(scores);
-  const y = toLabels(labels, s.length);
-  const g = encodeGroups(groups, s.length, 'groups');
-  const c = countAll(s, y, [g], threshold, withAuc);
+  const d = toSamples(labels, scores);
+  const g = encodeGroups(groups, d.labels.length, 'groups');
+  const c = countAll(d.scores, d.labels, [g], threshold, withAuc);
   return { c, a: c.attributes[0] as AttributeCounts };
 }
 
-/** ROC AUC with ties counting one half (= sklearn roc_auc_score). Undefined (SINGLE_CLASS) with one class. */
-export function rocAuc(scores: ScoresInput, labels: LabelsInput): MetricValue {
-  return overallAuc(overallCounts(scores, labels, 0.5, true));
+/**
+ * ROC AUC with ties counting one half (= sklearn roc_auc_score(y_true, y_score)). Undefined (SINGLE_CLASS) with one
+ * class. Labels first, as in sklearn.
+ */
+export function rocAuc(labels: LabelsInput, scores: ScoresInput): MetricValue {
+  return overallAuc(overallCounts(labels, scores, 0.5, true));
 }
 
-/** Fraction of samples whose prediction (score >= threshold) equals the label. */
-export function accuracy(scores: ScoresInput, labels: LabelsInput, options: ThresholdOptions = {}): number {
-  const c = overallCounts(scores, labels, checkThreshold(options.threshold ?? 0.5), false);
+/** Fraction of samples whose prediction (score >= threshold) equals the label (sklearn accuracy_score(y_true, y_pred)). */
+export function accuracy(labels: LabelsInput, scores: ScoresInput, options: ThresholdOptions = {}): number {
+  const c = overallCounts(labels, scores, checkThreshold(options.threshold ?? 0.5), false);
   return overallRates(c, 'strict').accuracy;
 }
 
-/** Fraction of samples predicted positive (score >= threshold). */
-export function selectionRate(scores: ScoresInput, options: ThresholdOptions = {}): number {
+/**
+ * Fraction of samples predicted positive (score >= threshold): fairlearn selection_rate(y_true, y_pred). As in
+ * fairlearn, the labels take no part in the value: they are only validated (0/1, same length as the scores).
+ */
+export function selectionRate(labels: LabelsInput, scores: ScoresInput, options: ThresholdOptions = {}): number {
   const threshold = checkThreshold(options.threshold ?? 0.5);
-  const s = toScores(scores);
+  const s = toSamples(labels, scores).scores;
   let k = 0;
   for (let i = 0; i < s.length; i++) if ((s[i] as number) >= threshold) k++;
   return k / s.length;
 }
 
-/** TPR = TP / (TP + FN); without positives undefined ('strict') or 0 ('fairlearn'). */
-export function truePositiveRate(scores: ScoresInput, labels: LabelsInput, options: RateOptions = {}): MetricValue {
-  const c = overallCounts(scores, labels, checkThreshold(options.threshold ?? 0.5), false);
+/** TPR = TP / (TP + FN) (fairlearn true_positive_rate(y_true, y_pred)); without positives undefined ('strict') or 0 ('fairlearn'). */
+export function truePositiveRate(labels: LabelsInput, scores: ScoresInput, options: RateOptions = {}): MetricValue {
+  const c = overallCounts(labels, scores, checkThreshold(options.threshold ?? 0.5), false);
   return overallRates(c, checkMode(options.mode ?? 'strict')).tpr;
 }
 
-/** FPR = FP / (FP + TN); without negatives undefined ('strict') or 0 ('fairlearn'). */
-export function falsePositiveRate(scores: ScoresInput, labels: LabelsInput, options: RateOptions = {}): MetricValue {
-  const c = overallCounts(scores, labels, checkThreshold(options.threshold ?? 0.5), false);
+/** FPR = FP / (FP + TN) (fairlearn false_positive_rate(y_true, y_pred)); without negatives undefined ('strict') or 0 ('fairlearn'). */
+export function falsePositiveRate(labels: LabelsInput, scores: ScoresInput, options: RateOptions = {}): MetricValue {
+  const c = overallCounts(labels, scores, checkThreshold(options.threshold ?? 0.5), false);
   return overallRates(c, checkMode(options.mode ?? 'strict')).fpr;
 }
 
@@ -124,9 +125,9 @@ export interface GroupAuc {
   readonly auc: MetricValue;
 }
 
-/** AUC of every group (ascending id); a group with one class gets an undefined AUC with the reason. */
-export function groupAucs(scores: ScoresInput, labels: LabelsInput, groups: GroupsInput): GroupAuc[] {
-  const { a } = oneAttribute(scores, labels, groups, 0.5, true);
+/** AUC of every group (ascending id) of `groups`; a group with one class gets an undefined AUC with the reason. */
+export function groupAucs(labels: LabelsInput, scores: ScoresInput, groups: GroupsInput): GroupAuc[] {
+  const { a } = oneAttribute(labels, scores, groups, 0.5, true);
   const aucs = groupAucValues(a, undefined);
   return a.ids.map((id, k) => {
     const n = a.n[k] as number;
@@ -137,14 +138,14 @@ export function groupAucs(scores: ScoresInput, labels: LabelsInput, groups: Grou
 
 /** ES-AUC = AUC / (1 + α Σ_g |AUC − AUC_g|) (FairCLIP's equity_scaled_AUC). */
 export function equityScaledAuc(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   options: EquityOptions = {},
 ): GroupedMetric {
   const alpha = checkAlpha(options.alpha ?? 1);
   const policy = checkPolicy(options.undefinedGroups ?? 'skip');
-  const { c, a } = oneAttribute(scores, labels, groups, 0.5, true);
+  const { c, a } = oneAttribute(labels, scores, groups, 0.5, true);
   const overall = overallAuc(c);
   const aucs = groupAucValues(a, undefined);
   return equityScaled(overall, aucs, a.ids, alpha, policy, 'AUC', undefined);
@@ -152,13 +153,13 @@ export function equityScaledAuc(
 
 /** ES-Acc = Acc / (1 + α Σ_g |Acc − Acc_g|). */
 export function equityScaledAccuracy(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   options: ThresholdOptions & { readonly alpha?: number } = {},
 ): number {
   const alpha = checkAlpha(options.alpha ?? 1);
-  const { c, a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
+  const { c, a } = oneAttribute(labels, scores, groups, checkThreshold(options.threshold ?? 0.5), false);
   const acc = overallRates(c, 'strict').accuracy;
   const accs = groupRates(a, 'strict', undefined).map((r) => defined(r.accuracy));
   return equityScaled(defined(acc), accs, a.ids, alpha, 'skip', 'accuracy', undefined).value as number;
@@ -169,8 +170,8 @@ export function equityScaledAccuracy(
  * 'odds'), mode, threshold.
  */
 function oddsMetric(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   options: EqualizedOddsOptions,
   part: 'tpr' | 'fpr' | 'odds',
@@ -178,7 +179,7 @@ function oddsMetric(
   const method = checkChoice(options.method ?? 'between_groups', 'method', METHODS);
   const agg = part === 'odds' ? checkChoice(options.agg ?? 'worst_case', 'agg', AGGS) : 'worst_case';
   const mode = checkMode(options.mode ?? 'strict');
-  const { c, a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
+  const { c, a } = oneAttribute(labels, scores, groups, checkThreshold(options.threshold ?? 0.5), false);
   const rates = groupRates(a, mode, undefined);
   const overall = overallRates(c, mode);
   return part === 'odds'
@@ -187,84 +188,88 @@ function oddsMetric(
 }
 
 /**
- * Demographic parity difference (fairlearn): max − min group selection rate ('between_groups') or
- * max |group − overall| ('to_overall'). Labels are only checked, as in fairlearn.
+ * Demographic parity difference (fairlearn demographic_parity_difference(y_true, y_pred, sensitive_features)):
+ * max − min group selection rate ('between_groups') or max |group − overall| ('to_overall'). As in fairlearn, the
+ * labels take no part in the value: they are only validated (0/1, same length as the scores).
  */
 export function demographicParityDifference(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   options: ThresholdOptions & { readonly method?: DifferenceMethod } = {},
 ): number {
   const method = checkChoice(options.method ?? 'between_groups', 'method', METHODS);
-  const { c, a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
+  const { c, a } = oneAttribute(labels, scores, groups, checkThreshold(options.threshold ?? 0.5), false);
   const rates = groupRates(a, 'strict', undefined);
   return rateDifference(rates, overallRates(c, 'strict'), a.ids, method, 'selectionRate').value as number;
 }
 
-/** Demographic parity ratio: min / max group selection rate; undefined when every group's rate is 0. */
+/**
+ * Demographic parity ratio (fairlearn demographic_parity_ratio(y_true, y_pred, sensitive_features)): min / max group
+ * selection rate; undefined when every group's rate is 0. The labels are only validated, as in fairlearn.
+ */
 export function demographicParityRatio(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   options: ThresholdOptions = {},
 ): GroupedMetric {
-  const { a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
+  const { a } = oneAttribute(labels, scores, groups, checkThreshold(options.threshold ?? 0.5), false);
   return rateRatio(groupRates(a, 'strict', undefined), a.ids, 'selectionRate');
 }
 
-/** Equal-opportunity difference: the difference of group TPRs (fairlearn true_positive_rate_difference). */
+/** Equal-opportunity difference: the difference of group TPRs (fairlearn true_positive_rate_difference(y_true, y_pred, sensitive_features)). */
 export function equalOpportunityDifference(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   options: DifferenceOptions = {},
 ): GroupedMetric {
-  return oddsMetric(scores, labels, groups, options, 'tpr');
+  return oddsMetric(labels, scores, groups, options, 'tpr');
 }
 
-/** Difference of group FPRs (fairlearn false_positive_rate_difference). */
+/** Difference of group FPRs (fairlearn false_positive_rate_difference(y_true, y_pred, sensitive_features)). */
 export function falsePositiveRateDifference(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   options: DifferenceOptions = {},
 ): GroupedMetric {
-  return oddsMetric(scores, labels, groups, options, 'fpr');
+  return oddsMetric(labels, scores, groups, options, 'fpr');
 }
 
 /**
- * DEOdds: fairlearn equalized_odds_difference. 'worst_case' (default) = the larger of the TPR difference and the
+ * DEOdds: fairlearn equalized_odds_difference(y_true, y_pred, sensitive_features). 'worst_case' (default) = the larger of the TPR difference and the
  * FPR difference; 'mean' = their average.
  */
 export function equalizedOddsDifference(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   options: EqualizedOddsOptions = {},
 ): GroupedMetric {
-  return oddsMetric(scores, labels, groups, options, 'odds');
+  return oddsMetric(labels, scores, groups, options, 'odds');
 }
 
-/** Equalized odds ratio: the smaller of the TPR ratio and the FPR ratio (each min / max over groups). */
+/** Equalized odds ratio (fairlearn equalized_odds_ratio(y_true, y_pred, sensitive_features)): the smaller of the TPR ratio and the FPR ratio (each min / max over groups). */
 export function equalizedOddsRatio(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
   options: RateOptions = {},
 ): GroupedMetric {
   const mode = checkMode(options.mode ?? 'strict');
-  const { a } = oneAttribute(scores, labels, groups, checkThreshold(options.threshold ?? 0.5), false);
+  const { a } = oneAttribute(labels, scores, groups, checkThreshold(options.threshold ?? 0.5), false);
   return equalizedOddsRatioOf(groupRates(a, mode, undefined), a.ids);
 }
 
 /** Between-group AUC disparity: population std of the group AUCs / AUC, and (max − min) / AUC. */
 export function groupDisparity(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   groups: GroupsInput,
 ): { readonly std: GroupedMetric; readonly maxMin: GroupedMetric } {
-  const { c, a } = oneAttribute(scores, labels, groups, 0.5, true);
+  const { c, a } = oneAttribute(labels, scores, groups, 0.5, true);
   const overall = overallAuc(c);
   const aucs = groupAucValues(a, undefined);
   return disparity(overall, aucs, a.ids, 'AUC');

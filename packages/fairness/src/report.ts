@@ -15,15 +15,7 @@ import {
 } from './derive.ts';
 import { type AttributeCounts, type Counts, countAll } from './engine.ts';
 import { FairnessInputError } from './errors.ts';
-import {
-  checkAlpha,
-  checkMode,
-  checkThreshold,
-  type EncodedGroups,
-  encodeGroups,
-  toLabels,
-  toScores,
-} from './input.ts';
+import { checkAlpha, checkMode, checkThreshold, type EncodedGroups, encodeGroups, toSamples } from './input.ts';
 import {
   defined,
   type GroupedMetric,
@@ -196,40 +188,40 @@ export function attributeFrom(
 
 /** Validated inputs shared by the report and the single-metric functions. */
 export interface Prepared {
-  readonly scores: Float64Array;
   readonly labels: Uint8Array;
+  readonly scores: Float64Array;
   readonly attributes: readonly EncodedGroups[];
 }
 
 export function prepare(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   attributes: Readonly<Record<string, GroupsInput>>,
 ): Prepared {
-  const s = toScores(scores);
-  const y = toLabels(labels, s.length);
+  const { labels: y, scores: s } = toSamples(labels, scores);
   if (attributes === null || typeof attributes !== 'object') {
     throw new FairnessInputError('INVALID_OPTION', 'attributes must be an object { name: groupIds }');
   }
   const enc = Object.keys(attributes).map((name) =>
     encodeGroups(attributes[name] as GroupsInput, s.length, name, `attributes.${name}`),
   );
-  return { scores: s, labels: y, attributes: enc };
+  return { labels: y, scores: s, attributes: enc };
 }
 
 /**
  * Computes AUC, accuracy and, for every attribute, group AUCs / accuracies / selection rates / TPR / FPR, ES-AUC,
  * ES-Acc, DPD, DEOdds (worst case, mean, to overall), ratios, equal-opportunity and FPR differences and the
  * between-group AUC disparities, in one pass over the data after one O(n) radix sort of the scores.
+ * Arguments in fairlearn's order: (labels, scores, { attribute: groupIds }) = (y_true, y_pred, sensitive_features).
  */
 export function fairnessReport<K extends string>(
-  scores: ScoresInput,
   labels: LabelsInput,
+  scores: ScoresInput,
   attributes: Readonly<Record<K, GroupsInput>>,
   options: ReportOptions = {},
 ): FairnessReport<K> {
   const s = settingsFrom(options);
-  const p = prepare(scores, labels, attributes);
+  const p = prepare(labels, scores, attributes);
   const c = countAll(p.scores, p.labels, p.attributes, s.threshold, true);
   const overall = overallFrom(c, s.mode);
   const out = {} as Record<K, AttributeReport>;

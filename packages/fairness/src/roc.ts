@@ -1,6 +1,6 @@
 /** ROC curve (scikit-learn's roc_curve) and the trapezoid rule (sklearn.metrics.auc), FairCLIP's route to AUC. */
 import { FairnessInputError } from './errors.ts';
-import { toLabels, toScores } from './input.ts';
+import { toSamples } from './input.ts';
 import { radixSortScores } from './sort.ts';
 import type { LabelsInput, ScoresInput } from './types.ts';
 
@@ -19,13 +19,12 @@ export interface RocCurveOptions {
 }
 
 /**
- * scikit-learn's roc_curve for binary labels: one point per distinct score (tied scores form one diagonal segment),
+ * scikit-learn's roc_curve(y_true, y_score) for binary labels (labels first, as in sklearn): one point per distinct score (tied scores form one diagonal segment),
  * preceded by (0, 0) at threshold +Infinity (scikit-learn >= 1.3). Throws FairnessInputError SINGLE_CLASS when the
  * labels hold only one class (scikit-learn returns NaN rates with a warning there).
  */
-export function rocCurve(scores: ScoresInput, labels: LabelsInput, options: RocCurveOptions = {}): RocCurve {
-  const s = toScores(scores);
-  const y = toLabels(labels, s.length);
+export function rocCurve(labels: LabelsInput, scores: ScoresInput, options: RocCurveOptions = {}): RocCurve {
+  const { labels: y, scores: s } = toSamples(labels, scores);
   const n = s.length;
   const index = new Uint32Array(n);
   for (let i = 0; i < n; i++) index[i] = i;

@@ -40,10 +40,17 @@ export type GroupedMetric = MetricValue & {
   readonly skippedGroups: readonly number[];
 };
 
-/** Score arrays: float64, float32 or plain numbers. Scores must be finite. */
+/**
+ * Binary labels (sklearn's and fairlearn's `y_true`), 0 (negative) or 1 (positive) in any numeric array, or
+ * false/true. Every function takes them FIRST, as sklearn and fairlearn do: `(labels, scores[, groups][, options])`.
+ * Any other value throws INVALID_LABEL naming the likely swap of labels and scores.
+ */
+export type LabelsInput = ArrayLike<number> | ArrayLike<boolean>;
+/**
+ * Score arrays (sklearn's `y_score`, fairlearn's `y_pred`): float64, float32 or plain numbers, finite. 0/1
+ * predictions are scores too (predicted positive when score >= threshold).
+ */
 export type ScoresInput = Float64Array | Float32Array | readonly number[];
-/** Binary labels, 0 (negative) or 1 (positive), in any numeric array. */
-export type LabelsInput = ArrayLike<number>;
 /** Integer group ids (any integers, possibly non-contiguous or negative), in any numeric array. */
 export type GroupsInput = ArrayLike<number>;
 

@@ -33,7 +33,7 @@ function binormal(seed: number, nPos: number, nNeg: number, d: number) {
   return { scores, labels };
 }
 
-const auc = (s: { scores: Float64Array; labels: Uint8Array }) => rocAuc(s.scores, s.labels);
+const auc = (s: { scores: Float64Array; labels: Uint8Array }) => rocAuc(s.labels, s.scores);
 
 describe('bootstrapCi', () => {
   const data = binormal(7, 40, 60, 1);
@@ -56,7 +56,7 @@ describe('bootstrapCi', () => {
       fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.integer({ min: 20, max: 80 }), (seed, n) => {
         const d = binormal(seed, n, n, 0.8);
         const r = bootstrapCi(d, auc, { seed, resamples: 200 });
-        expect(r.estimate).toEqual(rocAuc(d.scores, d.labels));
+        expect(r.estimate).toEqual(rocAuc(d.labels, d.scores));
         expect(r.lower.value!).toBeLessThanOrEqual(r.estimate.value!);
         expect(r.upper.value!).toBeGreaterThanOrEqual(r.estimate.value!);
         expect(r.lower.value!).toBeGreaterThanOrEqual(0);
@@ -104,11 +104,11 @@ describe('bootstrapCi', () => {
 
   test('attributes are resampled with their samples (a report metric per attribute)', () => {
     const d = { ...binormal(11, 50, 50, 1), attributes: { race: Array.from({ length: 100 }, (_, i) => i % 3) } };
-    const r = bootstrapCi(d, (s) => fairnessReport(s.scores, s.labels, s.attributes).attributes.race!.esAuc, {
+    const r = bootstrapCi(d, (s) => fairnessReport(s.labels, s.scores, s.attributes).attributes.race!.esAuc, {
       seed: 5,
       resamples: 100,
     });
-    expect(r.estimate.value).toBe(fairnessReport(d.scores, d.labels, d.attributes).attributes.race!.esAuc.value);
+    expect(r.estimate.value).toBe(fairnessReport(d.labels, d.scores, d.attributes).attributes.race!.esAuc.value);
     expect(r.lower.value!).toBeLessThan(r.upper.value!);
   });
 
@@ -155,7 +155,7 @@ describe('aggregation across seeds', () => {
   });
 
   test('undefined runs are counted and left out; one defined run has no std', () => {
-    const s = aggregateRuns([0.7, rocAuc([1, 2], [1, 1])]);
+    const s = aggregateRuns([0.7, rocAuc([1, 1], [1, 2])]);
     expect(s.mean.value).toBe(0.7);
     expect(s.std).toMatchObject({ value: null, code: 'TOO_FEW_VALUES' });
     expect(s.nUndefined).toBe(1);
@@ -183,7 +183,7 @@ describe('aggregation across seeds', () => {
   test('aggregateReports aggregates every field of several seeds and aligns groups by id', () => {
     const runs = [1, 2, 3].map((seed) => {
       const d = binormal(seed, 30, 30, 1);
-      return fairnessReport(d.scores, d.labels, { race: d.scores.map((_, i) => i % 3) });
+      return fairnessReport(d.labels, d.scores, { race: d.scores.map((_, i) => i % 3) });
     });
     const agg = aggregateReports(runs);
     expect(agg.runs).toBe(3);
@@ -193,7 +193,7 @@ describe('aggregation across seeds', () => {
     expect(race.dpd.mean.value).toBeCloseTo(runs.reduce((t, r) => t + r.attributes.race!.dpd, 0) / 3, 15);
     expect(race.groups.map((g) => g.group)).toEqual([0, 1, 2]);
     expect(race.groups[2]!.auc.values).toEqual(runs.map((r) => r.attributes.race!.groups[2]!.auc.value));
-    expect(() => aggregateReports([runs[0]!, fairnessReport([0.1], [0], { gender: [0] })])).toThrow(
+    expect(() => aggregateReports([runs[0]!, fairnessReport([0], [0.1], { gender: [0] })])).toThrow(
       /report 1 has attributes \[gender\] but report 0 has \[race\]/,
     );
   });

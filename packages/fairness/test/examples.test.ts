@@ -25,11 +25,11 @@ import { defined } from '../src/types.ts';
 
 describe('known answers', () => {
   test("scikit-learn's roc_auc_score docstring example: y = [0,0,1,1], s = [0.1,0.4,0.35,0.8] → 0.75", () => {
-    expect(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]).value).toBe(0.75);
+    expect(rocAuc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]).value).toBe(0.75);
   });
 
   test("scikit-learn's roc_curve docstring example (thresholds start at +inf as in sklearn >= 1.3)", () => {
-    const roc = rocCurve([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]);
+    const roc = rocCurve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]);
     expect([...roc.fpr]).toEqual([0, 0, 0.5, 0.5, 1]);
     expect([...roc.tpr]).toEqual([0, 0.5, 0.5, 1, 1]);
     expect([...roc.thresholds]).toEqual([Number.POSITIVE_INFINITY, 0.8, 0.4, 0.35, 0.1]);
@@ -37,10 +37,10 @@ describe('known answers', () => {
   });
 
   test('a tied positive–negative pair counts one half', () => {
-    expect(rocAuc([0.5, 0.5], [0, 1]).value).toBe(0.5);
+    expect(rocAuc([0, 1], [0.5, 0.5]).value).toBe(0.5);
     // Breaking the single tie of 1 × 2 pairs moves the AUC by 1 / (2 n₊ n₋) = 1/4.
-    expect(rocAuc([0.2, 0.5, 0.5], [0, 0, 1]).value).toBe(0.75);
-    expect(rocAuc([0.2, 0.4, 0.5], [0, 0, 1]).value).toBe(1);
+    expect(rocAuc([0, 0, 1], [0.2, 0.5, 0.5]).value).toBe(0.75);
+    expect(rocAuc([0, 0, 1], [0.2, 0.4, 0.5]).value).toBe(1);
   });
 
   test('ES-AUC formula reproduces the FairCLIP README table (CLIP and FairCLIP rows, race and gender, 4 decimals)', () => {
@@ -73,12 +73,12 @@ describe('known answers', () => {
     const s = [0.1, 0.5, 0.7, 0.49, 0.9, 0.2];
     const y = [0, 0, 1, 1, 1, 0];
     // predictions (>= 0.5): 0 1 1 0 1 0 → correct: y0 y2 y4 y5 = 4/6
-    expect(accuracy(s, y)).toBe(4 / 6);
-    expect(selectionRate(s)).toBe(3 / 6);
-    expect(truePositiveRate(s, y).value).toBe(2 / 3);
-    expect(falsePositiveRate(s, y).value).toBe(1 / 3);
-    expect(selectionRate(s, { threshold: 0.05 })).toBe(1);
-    expect(accuracy([0, 1, 1, 0], [0, 1, 0, 0])).toBe(0.75); // 0/1 predictions passed as scores
+    expect(accuracy(y, s)).toBe(4 / 6);
+    expect(selectionRate(y, s)).toBe(3 / 6);
+    expect(truePositiveRate(y, s).value).toBe(2 / 3);
+    expect(falsePositiveRate(y, s).value).toBe(1 / 3);
+    expect(selectionRate(y, s, { threshold: 0.05 })).toBe(1);
+    expect(accuracy([0, 1, 0, 0], [0, 1, 1, 0])).toBe(0.75); // 0/1 predictions passed as scores
   });
 
   test('a hand-made FairCLIP-style report with names, one-class group and every headline field', () => {
@@ -86,7 +86,7 @@ describe('known answers', () => {
     const scores = [0.9, 0.2, 0.6, 0.8, 0.3, 0.4, 0.7];
     const labels = [1, 0, 0, 1, 1, 0, 1];
     const race = [0, 0, 0, 1, 1, 2, 2];
-    const r = fairnessReport(scores, labels, { race }, { groupNames: FAIRVLMED_GROUP_NAMES });
+    const r = fairnessReport(labels, scores, { race }, { groupNames: FAIRVLMED_GROUP_NAMES });
     const a = r.attributes.race!;
     // overall: positives 0.9 0.8 0.3 0.7 vs negatives 0.2 0.6 0.4 → pairs won: 3+3+1+3 = 10 of 12
     expect(r.auc.value).toBe(10 / 12);
@@ -110,7 +110,7 @@ describe('known answers', () => {
 
 describe('undefined values carry a reason and never become NaN', () => {
   test('one class overall: AUC, ES-AUC and disparities are undefined with reasons; the JSON has no NaN', () => {
-    const r = fairnessReport([0.1, 0.7, 0.4], [0, 0, 0], { g: [1, 1, 2] });
+    const r = fairnessReport([0, 0, 0], [0.1, 0.7, 0.4], { g: [1, 1, 2] });
     expect(r.auc).toMatchObject({ value: null, code: 'SINGLE_CLASS' });
     expect(r.auc.reason).toMatch(/only negative samples/);
     const a = r.attributes.g!;
@@ -132,23 +132,23 @@ describe('undefined values carry a reason and never become NaN', () => {
     const s = [0.1, 0.2, 0.8, 0.9];
     const y = [0, 0, 1, 1];
     const g = [0, 0, 1, 1];
-    expect(equalizedOddsDifference(s, y, g, { mode: 'fairlearn' }).value).toBe(1);
-    const strict = equalizedOddsDifference(s, y, g);
+    expect(equalizedOddsDifference(y, s, g, { mode: 'fairlearn' }).value).toBe(1);
+    const strict = equalizedOddsDifference(y, s, g);
     expect(strict.value).toBe(0);
     expect(strict.skippedGroups).toEqual([0, 1]);
   });
 
   test('a zero AUC makes the normalised disparities undefined (division by zero), not infinite', () => {
-    const r = fairnessReport([0.9, 0.8, 0.1, 0.2], [0, 0, 1, 1], { g: [0, 1, 0, 1] });
+    const r = fairnessReport([0, 0, 1, 1], [0.9, 0.8, 0.1, 0.2], { g: [0, 1, 0, 1] });
     expect(r.auc.value).toBe(0);
     expect(r.attributes.g!.maxGroupDisparity).toMatchObject({ value: null, code: 'ZERO_DENOMINATOR' });
   });
 
   test('metricOr gives a number or the fallback', () => {
-    const m: MetricValue = rocAuc([1, 2], [1, 1]);
+    const m: MetricValue = rocAuc([1, 1], [1, 2]);
     expect(metricOr(m)).toBeNull();
     expect(metricOr(m, -1)).toBe(-1);
-    expect(metricOr(rocAuc([1, 2], [0, 1]))).toBe(1);
+    expect(metricOr(rocAuc([0, 1], [1, 2]))).toBe(1);
   });
 });
 
@@ -156,40 +156,40 @@ describe('typed input errors', () => {
   const cases: Array<[string, () => unknown, string, RegExp]> = [
     [
       'length mismatch',
-      () => rocAuc([0.1, 0.2], [0, 1, 1]),
+      () => rocAuc([0, 1, 1], [0.1, 0.2]),
       'LENGTH_MISMATCH',
-      /labels has 3 elements but scores has 2/,
+      /scores has 2 elements but labels has 3/,
     ],
     [
       'group length mismatch',
-      () => fairnessReport([0.1, 0.2], [0, 1], { race: [0] }),
+      () => fairnessReport([0, 1], [0.1, 0.2], { race: [0] }),
       'LENGTH_MISMATCH',
       /attributes\.race has 1 elements/,
     ],
-    ['NaN score', () => rocAuc([0.1, Number.NaN], [0, 1]), 'NON_FINITE_SCORE', /scores\[1\] = NaN/],
-    ['infinite score', () => accuracy([Number.POSITIVE_INFINITY], [1]), 'NON_FINITE_SCORE', /scores\[0\] = Infinity/],
-    ['string score', () => rocAuc(['0.3'] as unknown as number[], [1]), 'NON_FINITE_SCORE', /scores\[0\] = "0.3"/],
-    ['label 2', () => rocAuc([0.1, 0.2], [0, 2]), 'INVALID_LABEL', /labels\[1\] = 2: labels must be 0/],
-    ['label -1', () => rocAuc([0.1, 0.2], [-1, 1]), 'INVALID_LABEL', /labels\[0\] = -1/],
-    ['label true', () => rocAuc([0.1], [true] as unknown as number[]), 'INVALID_LABEL', /labels\[0\] = true/],
-    ['empty input', () => rocAuc([], []), 'EMPTY_INPUT', /scores is empty/],
-    ['empty typed array', () => fairnessReport(new Float64Array(0), [], {}), 'EMPTY_INPUT', /empty/],
-    ['fractional group', () => groupAucs([0.1, 0.2], [0, 1], [0, 1.5]), 'INVALID_GROUP', /groups\[1\] = 1.5/],
-    ['NaN threshold', () => accuracy([0.1], [0], { threshold: Number.NaN }), 'INVALID_OPTION', /threshold/],
-    ['negative alpha', () => equityScaledAuc([0.1], [0], [0], { alpha: -1 }), 'INVALID_OPTION', /alpha/],
+    ['NaN score', () => rocAuc([0, 1], [0.1, Number.NaN]), 'NON_FINITE_SCORE', /scores\[1\] = NaN/],
+    ['infinite score', () => accuracy([1], [Number.POSITIVE_INFINITY]), 'NON_FINITE_SCORE', /scores\[0\] = Infinity/],
+    ['string score', () => rocAuc([1], ['0.3'] as unknown as number[]), 'NON_FINITE_SCORE', /scores\[0\] = "0.3"/],
+    ['label 2', () => rocAuc([0, 2], [0.1, 0.2]), 'INVALID_LABEL', /labels\[1\] = 2: labels must be 0/],
+    ['label -1', () => rocAuc([-1, 1], [0.1, 0.2]), 'INVALID_LABEL', /labels\[0\] = -1/],
+    ['label "1"', () => rocAuc(['1'] as unknown as number[], [0.1]), 'INVALID_LABEL', /labels\[0\] = "1"/],
+    ['empty input', () => rocAuc([], []), 'EMPTY_INPUT', /labels is empty/],
+    ['empty typed array', () => fairnessReport([], new Float64Array(0), {}), 'EMPTY_INPUT', /empty/],
+    ['fractional group', () => groupAucs([0, 1], [0.1, 0.2], [0, 1.5]), 'INVALID_GROUP', /groups\[1\] = 1.5/],
+    ['NaN threshold', () => accuracy([0], [0.1], { threshold: Number.NaN }), 'INVALID_OPTION', /threshold/],
+    ['negative alpha', () => equityScaledAuc([0], [0.1], [0], { alpha: -1 }), 'INVALID_OPTION', /alpha/],
     [
       'unknown mode',
-      () => fairnessReport([0.1], [0], {}, { mode: 'sklearn' as 'strict' }),
+      () => fairnessReport([0], [0.1], {}, { mode: 'sklearn' as 'strict' }),
       'INVALID_OPTION',
       /mode must be 'strict' or 'fairlearn'/,
     ],
     [
       'unknown agg',
-      () => equalizedOddsDifference([0.1], [0], [0], { agg: 'max' as 'mean' }),
+      () => equalizedOddsDifference([0], [0.1], [0], { agg: 'max' as 'mean' }),
       'INVALID_OPTION',
       /agg must be one of 'worst_case', 'mean'/,
     ],
-    ['rocCurve with one class', () => rocCurve([0.1, 0.2], [1, 1]), 'SINGLE_CLASS', /needs both classes/],
+    ['rocCurve with one class', () => rocCurve([1, 1], [0.1, 0.2]), 'SINGLE_CLASS', /needs both classes/],
     ['trapezoid non-monotone x', () => trapezoid([0, 1, 0.5], [0, 1, 1]), 'INVALID_OPTION', /neither/],
   ];
   test.each(cases)('%s', (_name, call, code, message) => {
@@ -205,7 +205,7 @@ describe('typed input errors', () => {
   });
 
   test("ES-AUC policy 'error' names the attribute-less group and suggests 'skip'", () => {
-    expect(() => equityScaledAuc([0.1, 0.9, 0.5], [0, 1, 1], [0, 0, 1], { undefinedGroups: 'error' })).toThrow(
+    expect(() => equityScaledAuc([0, 1, 1], [0.1, 0.9, 0.5], [0, 0, 1], { undefinedGroups: 'error' })).toThrow(
       /group 1: AUC is undefined .*undefinedGroups: 'skip'/,
     );
   });
@@ -224,8 +224,8 @@ describe('byGroup (MetricFrame)', () => {
         broken: () => Number.NaN,
         auc: sliceMetrics.auc,
       },
-      s,
       y,
+      s,
       g,
     );
     expect(frame.groups).toEqual([-1, 5, 9]);
@@ -253,11 +253,11 @@ describe('byGroup (MetricFrame)', () => {
         fpr: sliceMetrics.falsePositiveRate,
         n: sliceMetrics.count,
       },
-      s,
       y,
+      s,
       g,
     );
-    const r = fairnessReport(s, y, { g }).attributes.g!;
+    const r = fairnessReport(y, s, { g }).attributes.g!;
     r.groups.forEach((grp, k) => {
       const row = frame.byGroup[k]!.values;
       expect(row.auc.value).toBe(grp.auc.value);
@@ -322,6 +322,6 @@ describe('sorting (merge sort below 1025 samples, radix sort above)', () => {
   });
 
   test('AUC is unchanged by a −0 among +0 scores (they tie)', () => {
-    expect(rocAuc([-0, 0, 0.5], [1, 0, 0]).value).toBe(0.25);
+    expect(rocAuc([1, 0, 0], [-0, 0, 0.5]).value).toBe(0.25);
   });
 });

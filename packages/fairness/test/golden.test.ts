@@ -49,7 +49,7 @@ function oneClassGroups(c: GoldenCase) {
 
 describe.each(golden.cases.map((c) => [c.name, c] as const))('golden case %s', (name, c) => {
   test('fairnessReport in fairlearn mode matches every reference field', () => {
-    const r = fairnessReport(c.score, c.y_true, { g: c.group }, { mode: 'fairlearn' });
+    const r = fairnessReport(c.y_true, c.score, { g: c.group }, { mode: 'fairlearn' });
     const a = r.attributes.g!;
     expect(r.n).toBe(c.n);
     expectMetric(r.auc, c.auc, `${name} auc`);
@@ -91,32 +91,32 @@ describe.each(golden.cases.map((c) => [c.name, c] as const))('golden case %s', (
   test('single-metric functions agree with the reference (fairlearn mode where rates are involved)', () => {
     const [s, y, g] = [c.score, c.y_true, c.group];
     const fl = { mode: 'fairlearn' } as const;
-    expectMetric(rocAuc(s, y), c.auc, `${name} rocAuc`);
-    expectMetric(accuracy(s, y), c.acc, `${name} accuracy`);
-    expectMetric(selectionRate(s), c.y_pred.reduce((t: number, v) => t + v, 0) / c.n, `${name} selection rate`);
-    const aucs = groupAucs(s, y, g);
+    expectMetric(rocAuc(y, s), c.auc, `${name} rocAuc`);
+    expectMetric(accuracy(y, s), c.acc, `${name} accuracy`);
+    expectMetric(selectionRate(y, s), c.y_pred.reduce((t: number, v) => t + v, 0) / c.n, `${name} selection rate`);
+    const aucs = groupAucs(y, s, g);
     c.per_group.forEach((gold, k) => expectMetric(aucs[k]!.auc, gold.auc, `${name} groupAucs ${gold.group}`));
-    expectMetric(equityScaledAuc(s, y, g), c.es_auc, `${name} equityScaledAuc`);
+    expectMetric(equityScaledAuc(y, s, g), c.es_auc, `${name} equityScaledAuc`);
     expectMetric(
-      equityScaledAuc(s, y, g, { undefinedGroups: 'propagate' }),
+      equityScaledAuc(y, s, g, { undefinedGroups: 'propagate' }),
       c.es_auc_fairclip_code,
       `${name} equityScaledAuc propagate`,
     );
-    expectMetric(equityScaledAccuracy(s, y, g), c.es_acc, `${name} equityScaledAccuracy`);
-    expectMetric(demographicParityDifference(s, y, g), c.dpd, `${name} dpd`);
-    expectMetric(demographicParityDifference(s, y, g, { method: 'to_overall' }), c.dpd_to_overall, `${name} dpd_to`);
-    expectMetric(demographicParityRatio(s, y, g), c.dpr, `${name} dpr`);
-    expectMetric(equalizedOddsDifference(s, y, g, fl), c.eod, `${name} eod`);
-    expectMetric(equalizedOddsDifference(s, y, g, { ...fl, agg: 'mean' }), c.eod_mean, `${name} eod mean`);
+    expectMetric(equityScaledAccuracy(y, s, g), c.es_acc, `${name} equityScaledAccuracy`);
+    expectMetric(demographicParityDifference(y, s, g), c.dpd, `${name} dpd`);
+    expectMetric(demographicParityDifference(y, s, g, { method: 'to_overall' }), c.dpd_to_overall, `${name} dpd_to`);
+    expectMetric(demographicParityRatio(y, s, g), c.dpr, `${name} dpr`);
+    expectMetric(equalizedOddsDifference(y, s, g, fl), c.eod, `${name} eod`);
+    expectMetric(equalizedOddsDifference(y, s, g, { ...fl, agg: 'mean' }), c.eod_mean, `${name} eod mean`);
     expectMetric(
-      equalizedOddsDifference(s, y, g, { ...fl, method: 'to_overall' }),
+      equalizedOddsDifference(y, s, g, { ...fl, method: 'to_overall' }),
       c.eod_to_overall,
       `${name} eod to overall`,
     );
-    expectMetric(equalizedOddsRatio(s, y, g, fl), c.eor, `${name} eor`);
-    expectMetric(equalOpportunityDifference(s, y, g, fl), c.tpr_difference, `${name} tpr difference`);
-    expectMetric(falsePositiveRateDifference(s, y, g, fl), c.fpr_difference, `${name} fpr difference`);
-    const d = groupDisparity(s, y, g);
+    expectMetric(equalizedOddsRatio(y, s, g, fl), c.eor, `${name} eor`);
+    expectMetric(equalOpportunityDifference(y, s, g, fl), c.tpr_difference, `${name} tpr difference`);
+    expectMetric(falsePositiveRateDifference(y, s, g, fl), c.fpr_difference, `${name} fpr difference`);
+    const d = groupDisparity(y, s, g);
     expectMetric(d.std, c.std_group_disparity, `${name} std disparity`);
     expectMetric(d.maxMin, c.max_group_disparity, `${name} max disparity`);
   });
@@ -124,11 +124,11 @@ describe.each(golden.cases.map((c) => [c.name, c] as const))('golden case %s', (
   test("roc_curve + trapezoid (FairCLIP's route) matches auc_roc_curve_trapezoid", () => {
     const check = (s: number[], y: number[], expected: number | null, where: string) => {
       if (expected === null) {
-        expect(() => rocCurve(s, y)).toThrow(expect.objectContaining({ code: 'SINGLE_CLASS' }));
+        expect(() => rocCurve(y, s)).toThrow(expect.objectContaining({ code: 'SINGLE_CLASS' }));
         return;
       }
       for (const dropIntermediate of [true, false]) {
-        const roc = rocCurve(s, y, { dropIntermediate });
+        const roc = rocCurve(y, s, { dropIntermediate });
         expectMetric(trapezoid(roc.fpr, roc.tpr), expected, `${where} trapezoid (drop ${dropIntermediate})`);
       }
     };
@@ -153,8 +153,8 @@ describe.each(golden.cases.map((c) => [c.name, c] as const))('golden case %s', (
         tpr: sliceMetrics.truePositiveRate,
         fpr: sliceMetrics.falsePositiveRate,
       },
-      c.score,
       c.y_true,
+      c.score,
       c.group,
       { mode: 'fairlearn' },
     );
@@ -177,7 +177,7 @@ describe.each(golden.cases.map((c) => [c.name, c] as const))('golden case %s', (
   });
 
   test('strict mode: one-class groups get undefined TPR/FPR with reasons; differences use the other groups', () => {
-    const r = fairnessReport(c.score, c.y_true, { g: c.group });
+    const r = fairnessReport(c.y_true, c.score, { g: c.group });
     const a = r.attributes.g!;
     const { noPos, noNeg } = oneClassGroups(c);
     c.per_group.forEach((gold, k) => {
@@ -210,7 +210,7 @@ describe.each(golden.cases.map((c) => [c.name, c] as const))('golden case %s', (
 
   test("ES-AUC policy 'error' throws naming the first one-class group, exactly where a group AUC is undefined", () => {
     const bad = c.per_group.find((g) => g.auc === null);
-    const call = () => equityScaledAuc(c.score, c.y_true, c.group, { undefinedGroups: 'error' });
+    const call = () => equityScaledAuc(c.y_true, c.score, c.group, { undefinedGroups: 'error' });
     if (bad === undefined) expectMetric(call(), c.es_auc, `${name} es_auc (error policy, nothing undefined)`);
     else {
       expect(call).toThrow(FairnessInputError);

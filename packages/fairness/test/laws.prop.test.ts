@@ -57,8 +57,8 @@ describe('AUC', () => {
   test('equals the O(n²) Mann–Whitney pair count with ties = ½, lies in [0, 1], undefined iff one class', () => {
     fc.assert(
       fc.property(anyData(), (d) => {
-        const auc = rocAuc(d.scores, d.labels);
-        const ref = pairAuc(d.scores, d.labels);
+        const auc = rocAuc(d.labels, d.scores);
+        const ref = pairAuc(d.labels, d.scores);
         closeOrBothNull(auc, ref);
         if (auc.value !== null) {
           expect(auc.value).toBeGreaterThanOrEqual(0);
@@ -68,17 +68,17 @@ describe('AUC', () => {
     );
   });
 
-  test('AUC(1 − s) = 1 − AUC(s) and AUC(s, 1 − y) = 1 − AUC(s, y) (grid scores: 1 − s is exact)', () => {
+  test('AUC(y, 1 − s) = 1 − AUC(y, s) and AUC(1 − y, s) = 1 − AUC(y, s) (grid scores: 1 − s is exact)', () => {
     fc.assert(
       fc.property(gridData(), (d) => {
-        const auc = rocAuc(d.scores, d.labels).value;
+        const auc = rocAuc(d.labels, d.scores).value;
         const flipped = rocAuc(
-          d.scores.map((s) => 1 - s),
           d.labels,
+          d.scores.map((s) => 1 - s),
         ).value;
         const swapped = rocAuc(
-          d.scores,
           d.labels.map((y) => 1 - y),
+          d.scores,
         ).value;
         if (auc === null) {
           expect(flipped).toBeNull();
@@ -99,8 +99,8 @@ describe('AUC', () => {
         fc.double({ min: -1e6, max: 1e6, noNaN: true }),
         (p, q, c) => {
           const labels = [...Array(p).fill(1), ...Array(q).fill(0)];
-          expect(rocAuc(Array(p + q).fill(c), labels).value).toBe(0.5);
-          expect(rocAuc([...Array(p).fill(c + 1), ...Array(q).fill(c - 1)], labels).value).toBe(1);
+          expect(rocAuc(labels, Array(p + q).fill(c)).value).toBe(0.5);
+          expect(rocAuc(labels, [...Array(p).fill(c + 1), ...Array(q).fill(c - 1)]).value).toBe(1);
         },
       ),
     );
@@ -113,11 +113,11 @@ describe('invariances of the whole report', () => {
   test('permuting the samples changes nothing (exactly)', () => {
     fc.assert(
       fc.property(dataWithPermutation, fc.constantFrom('strict', 'fairlearn' as const), ({ d, p }, mode) => {
-        const a = fairnessReport(d.scores, d.labels, attrs(d), { mode });
+        const a = fairnessReport(d.labels, d.scores, attrs(d), { mode });
         const pa = attrs(d);
         const b = fairnessReport(
-          permute(d.scores, p),
           permute(d.labels, p),
+          permute(d.scores, p),
           {
             g: permute(pa.g, p),
             parity: permute(pa.parity, p),
@@ -138,8 +138,8 @@ describe('invariances of the whole report', () => {
     ];
     fc.assert(
       fc.property(gridData(), fc.constantFrom(...maps), (d, [, f]) => {
-        const a = fairnessReport(d.scores, d.labels, attrs(d));
-        const b = fairnessReport(d.scores.map(f), d.labels, attrs(d), { threshold: f(0.5) });
+        const a = fairnessReport(d.labels, d.scores, attrs(d));
+        const b = fairnessReport(d.labels, d.scores.map(f), attrs(d), { threshold: f(0.5) });
         expect({ ...b, threshold: a.threshold }).toEqual(a);
       }),
     );
@@ -154,8 +154,8 @@ describe('invariances of the whole report', () => {
     });
     fc.assert(
       fc.property(arb, ({ d, relabel }) => {
-        const a = fairnessReport(d.scores, d.labels, { g: d.groups }).attributes.g!;
-        const b = fairnessReport(d.scores, d.labels, { g: d.groups.map((x) => relabel.get(x)!) }).attributes.g!;
+        const a = fairnessReport(d.labels, d.scores, { g: d.groups }).attributes.g!;
+        const b = fairnessReport(d.labels, d.scores, { g: d.groups.map((x) => relabel.get(x)!) }).attributes.g!;
         for (const f of AGG_FIELDS) closeOrBothNull(b[f], v(a[f]));
         for (const f of ['esAuc', 'eod', 'tprDifference', 'fprDifference', 'stdGroupDisparity'] as const) {
           const mapped = a[f].skippedGroups.map((x) => relabel.get(x)!).sort((x, y) => x - y);
@@ -185,15 +185,15 @@ describe('ES-AUC', () => {
   test('ES-AUC ≤ AUC, with equality iff every defined group AUC equals the AUC (α = 0 or α ≥ 0.01)', () => {
     fc.assert(
       fc.property(anyData(), fc.oneof(fc.constant(0), fc.double({ min: 0.01, max: 5, noNaN: true })), (d, alpha) => {
-        const es = equityScaledAuc(d.scores, d.labels, d.groups, { alpha });
-        const auc = rocAuc(d.scores, d.labels).value;
+        const es = equityScaledAuc(d.labels, d.scores, d.groups, { alpha });
+        const auc = rocAuc(d.labels, d.scores).value;
         if (auc === null) {
           expect(es.value).toBeNull();
           return;
         }
         expect(es.value).not.toBeNull();
         expect(es.value!).toBeLessThanOrEqual(auc);
-        const groups = oracleGroups(d.scores, d.labels, d.groups).filter((g) => g.auc !== null);
+        const groups = oracleGroups(d.labels, d.scores, d.groups).filter((g) => g.auc !== null);
         const allEqual = groups.every((g) => Math.abs(g.auc! - auc) < 1e-12);
         expect(es.value === auc).toBe(allEqual || alpha === 0);
       }),
@@ -203,7 +203,7 @@ describe('ES-AUC', () => {
   test('known answer: groups holding identical (score, label) multisets give ES-AUC = AUC and zero disparities', () => {
     fc.assert(
       fc.property(identicalGroups, (d) => {
-        const r = fairnessReport(d.scores, d.labels, { g: d.groups });
+        const r = fairnessReport(d.labels, d.scores, { g: d.groups });
         const a = r.attributes.g!;
         if (r.auc.value === null) {
           expect(a.esAuc.value).toBeNull();
@@ -225,7 +225,7 @@ describe('DPD and DEOdds', () => {
   test('DPD and DEOdds (worst case, mean, to overall) lie in [0, 1], mean ≤ worst ≤ 2 mean, to_overall ≤ between', () => {
     fc.assert(
       fc.property(anyData(), fc.constantFrom('strict', 'fairlearn' as const), (d, mode) => {
-        const a = fairnessReport(d.scores, d.labels, { g: d.groups }, { mode }).attributes.g!;
+        const a = fairnessReport(d.labels, d.scores, { g: d.groups }, { mode }).attributes.g!;
         for (const x of [a.dpd, a.dpdToOverall, v(a.eod), v(a.eodMean), v(a.eodToOverall)]) {
           if (x === null) continue;
           expect(x).toBeGreaterThanOrEqual(0);
@@ -247,9 +247,9 @@ describe('DPD and DEOdds', () => {
   test('known answer: rates equal by construction give DPD = 0 and DEOdds = 0', () => {
     fc.assert(
       fc.property(identicalGroups, (d) => {
-        expect(demographicParityDifference(d.scores, d.labels, d.groups)).toBe(0);
+        expect(demographicParityDifference(d.labels, d.scores, d.groups)).toBe(0);
         for (const mode of ['strict', 'fairlearn'] as const) {
-          const eod = equalizedOddsDifference(d.scores, d.labels, d.groups, { mode });
+          const eod = equalizedOddsDifference(d.labels, d.scores, d.groups, { mode });
           const hasBoth = d.labels.includes(0) && d.labels.includes(1);
           if (mode === 'fairlearn' || hasBoth) expect(eod.value).toBe(0);
           else expect(eod.value).toBeNull();
@@ -262,11 +262,11 @@ describe('DPD and DEOdds', () => {
     fc.assert(
       fc.property(anyData(), fc.integer(), (d, id) => {
         const groups = d.scores.map(() => id);
-        const a = fairnessReport(d.scores, d.labels, { g: groups }).attributes.g!;
+        const a = fairnessReport(d.labels, d.scores, { g: groups }).attributes.g!;
         expect(a.dpd).toBe(0);
         expect(a.dpdToOverall).toBe(0);
         if (a.eod.value !== null) expect(a.eod.value).toBe(0);
-        expect(a.esAuc.value).toBe(rocAuc(d.scores, d.labels).value);
+        expect(a.esAuc.value).toBe(rocAuc(d.labels, d.scores).value);
       }),
     );
   });
@@ -279,9 +279,9 @@ describe('agreement with the brute-force oracle', () => {
     attributes: Record<string, number[]>,
     mode: 'strict' | 'fairlearn',
   ) {
-    closeOrBothNull(r.auc, pairAuc(d.scores, d.labels));
+    closeOrBothNull(r.auc, pairAuc(d.labels, d.scores));
     for (const [name, groups] of Object.entries(attributes)) {
-      const ref = oracleGroups(d.scores, d.labels, groups);
+      const ref = oracleGroups(d.labels, d.scores, groups);
       const a = r.attributes[name]!;
       expect(a.groups.map((g) => g.group)).toEqual(ref.map((g) => g.group));
       ref.forEach((o, k) => {
@@ -302,7 +302,7 @@ describe('agreement with the brute-force oracle', () => {
     fc.assert(
       fc.property(anyData(), fc.constantFrom('strict', 'fairlearn' as const), (d, mode) => {
         const attributes = { g: d.groups, h: d.scores.map((s, i) => (s < 0.3 ? 5 : i % 3)) };
-        checkAgainstOracle(fairnessReport(d.scores, d.labels, attributes, { mode }), d, attributes, mode);
+        checkAgainstOracle(fairnessReport(d.labels, d.scores, attributes, { mode }), d, attributes, mode);
       }),
     );
   });
@@ -324,7 +324,7 @@ describe('agreement with the brute-force oracle', () => {
     );
     fc.assert(
       fc.property(arb, (d) => {
-        checkAgainstOracle(fairnessReport(d.scores, d.labels, { g: d.groups }), d, { g: d.groups }, 'strict');
+        checkAgainstOracle(fairnessReport(d.labels, d.scores, { g: d.groups }), d, { g: d.groups }, 'strict');
       }),
       { numRuns: 12 },
     );
@@ -345,7 +345,7 @@ describe('agreement with the brute-force oracle', () => {
     fc.assert(
       fc.property(arb, ({ d, cols }) => {
         const attributes = Object.fromEntries(cols.map((c, k) => [`a${k}`, c]));
-        checkAgainstOracle(fairnessReport(d.scores, d.labels, attributes), d, attributes, 'strict');
+        checkAgainstOracle(fairnessReport(d.labels, d.scores, attributes), d, attributes, 'strict');
       }),
       { numRuns: 15 },
     );

@@ -1,8 +1,8 @@
 /**
  * Brute-force oracles written straight from the definitions (O(n²) pair counting for AUC, direct counting for the
- * rates), independent of the package's sort-and-scan engine. Used by the property tests.
+ * rates), independent of the package's sort-and-scan engine. Used by the property tests. Labels first, as the package.
  */
-export function pairAuc(s: readonly number[], y: readonly number[]): number | null {
+export function pairAuc(y: readonly number[], s: readonly number[]): number | null {
   let num = 0;
   let pairs = 0;
   for (let i = 0; i < s.length; i++) {
@@ -29,8 +29,8 @@ export interface OracleGroup {
 }
 
 export function oracleGroups(
-  s: readonly number[],
   y: readonly number[],
+  s: readonly number[],
   g: readonly number[],
   threshold = 0.5,
 ): OracleGroup[] {
@@ -48,7 +48,7 @@ export function oracleGroups(
       group: id,
       n: idx.length,
       nPos,
-      auc: pairAuc(gs, gy),
+      auc: pairAuc(gy, gs),
       acc: gy.filter((v, k) => v === pred[k]).length / gy.length,
       sr: pred.filter((v) => v === 1).length / gy.length,
       tpr: nPos === 0 ? null : tp / nPos,

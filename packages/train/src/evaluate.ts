@@ -71,7 +71,7 @@ export function evaluateScores(
   const names = Object.fromEntries(
     evalCfg.attributes.map((a) => [a, Object.fromEntries((groupNames[a] ?? []).map((g, i) => [i, g]))]),
   );
-  const report = fairnessReport(scores, labels, attributes, {
+  const report = fairnessReport(labels, scores, attributes, {
     threshold: evalCfg.threshold,
     mode: evalCfg.rateMode,
     groupNames: names,

@@ -128,7 +128,7 @@ describe('every preset runs end to end', () => {
       for (const row of rows) expect(Number(row[0])).toBe(r.selectedEpoch);
       const scoreCol = rows.map((row) => Number(row[3]));
       const labelCol = rows.map((row) => Number(row[2]));
-      expect(rocAuc(Float64Array.from(scoreCol), labelCol).value).toBeCloseTo(selected.auc!, 12);
+      expect(rocAuc(labelCol, Float64Array.from(scoreCol)).value).toBeCloseTo(selected.auc!, 12);
       for (const [i, attr] of selected.attributes.entries())
         for (const [g, gAuc] of attr.groupAuc.entries()) {
           const idx = rows.flatMap((row, k) => (Number(row[4 + i]) === g ? [k] : []));
@@ -137,8 +137,8 @@ describe('every preset runs end to end', () => {
             continue;
           }
           const v = rocAuc(
-            Float64Array.from(idx, (k) => scoreCol[k]!),
             idx.map((k) => labelCol[k]!),
+            Float64Array.from(idx, (k) => scoreCol[k]!),
           ).value;
           if (gAuc === null) expect(v).toBeNull();
           else expect(v).toBeCloseTo(gAuc, 12);
@@ -207,8 +207,8 @@ describe('every preset runs end to end', () => {
         });
         loaded.model.dispose();
         const auc = rocAuc(
-          Float64Array.from(scores),
           split.samples.map((x) => x.label),
+          Float64Array.from(scores),
         );
         const row = readFileSync(join(outDir, 'epochs_test.csv'), 'utf8').split('\n')[1]!.split(', ');
         expect(Number(row[officialCsvHeader(FAIRVLMED_GROUPS).indexOf('auc')])).toBeCloseTo(auc.value!, 5);
