@@ -26,6 +26,8 @@ export {
 export type { OpenDataOptions, RunData, SampleInfo, SplitData, SplitName } from './data.ts';
 export { batchPlan, epochOrder, GroupSampler, ImageCache, openRunData } from './data.ts';
 export { distancePath, divergenceOptions, solvedGroupDistance, syncGroupDistance } from './distance.ts';
+export type { TrainErrorCode } from './errors.ts';
+export { TrainError } from './errors.ts';
 export type { SplitResult } from './evaluate.ts';
 export { bce, evaluateScores, zeroShotSplitScores } from './evaluate.ts';
 export type { LinearProbeHeadOptions, LinearProbeTrainOptions } from './linear-probe.ts';
@@ -46,10 +48,10 @@ export type {
   RunHooks,
   StepInfo,
   StepRow,
-  TrainErrorCode,
   TrainRunOptions,
   TrainRunResult,
 } from './run.ts';
-export { packageVersions, runTraining, SCORES_FILE, TrainError } from './run.ts';
+export { runTraining, SCORES_FILE } from './run.ts';
 export type { GroupPart, HostBatch, StepTerms } from './step.ts';
 export { groupScoresFromLoaders, scoresForDistance, selectScores, stepLoss } from './step.ts';
+export { packageVersions } from './versions.ts';

@@ -122,7 +122,8 @@ export interface LinearProbeTrainOptions {
   order?: (epoch: number) => ArrayLike<number>;
   /** MAE's training loader drops the last partial batch (default true). */
   dropLast?: boolean;
-  onStep?: (info: { epoch: number; step: number; loss: number; lr: number }) => void;
+  /** After every step; awaited (a rejection stops training, like onEpoch's). */
+  onStep?: (info: { epoch: number; step: number; loss: number; lr: number }) => Promise<void> | void;
   /**
    * Called after each epoch (e.g. to evaluate every `evalEvery` epochs, or to checkpoint: `optimizerState()` gives
    * the LARS state to pass back as `optimizerState` with `startEpoch = epoch + 1` to resume exactly).
@@ -193,7 +194,7 @@ export async function trainLinearProbe(
         const loss = (await value.data())[0]!;
         tf.dispose([x, y, value, ...Object.values(grads)]);
         losses.push(loss);
-        opts.onStep?.({ epoch, step: epoch * itersPerEpoch + it + 1, loss, lr: stepLr });
+        await opts.onStep?.({ epoch, step: epoch * itersPerEpoch + it + 1, loss, lr: stepLr });
       }
       await opts.onEpoch?.(epoch, { optimizerState: () => optimizer.state() });
     }

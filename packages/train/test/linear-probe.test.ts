@@ -52,7 +52,9 @@ describe('linear probe vs PyTorch', () => {
       blr: s.blr,
       warmupEpochs: s.warmup_epochs,
       weightDecay: s.weight_decay,
-      onStep: ({ lr }) => lrs.push(lr),
+      onStep: ({ lr }) => {
+        lrs.push(lr);
+      },
     });
     close(lrs, fx.lrs, 1e-12, 0, 'lr');
     close(losses, fx.losses, 1e-5, 1e-6, 'loss');
