@@ -1,5 +1,6 @@
 // Executable architecture rules (see README "Architecture"):
 //  - fairness and datasets take plain typed arrays and depend on no tensor engine;
+//  - io is a leaf: no tensor engine and no other @fairclip package;
 //  - only @fairclip/compute depends on concrete tfjs backends or Dawn; other libraries never pick a backend;
 //  - every library package has explicit exports with the source condition, sideEffects false and a README.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -15,7 +16,8 @@ const backendDeps = [
   '@tensorflow/tfjs-node',
   '@tensorflow/tfjs-node-gpu',
 ];
-const tensorFree = new Set(['@fairclip/fairness', '@fairclip/datasets']);
+const tensorFree = new Set(['@fairclip/fairness', '@fairclip/datasets', '@fairclip/io']);
+const leaves = new Set(['@fairclip/io']);
 for (const dir of readdirSync(join(root, 'packages'))) {
   const pj = join(root, 'packages', dir, 'package.json');
   if (!existsSync(pj)) continue;
@@ -25,6 +27,10 @@ for (const dir of readdirSync(join(root, 'packages'))) {
     for (const d of deps)
       if (d.startsWith('@tensorflow/') || d === 'webgpu' || d === '@fairclip/compute')
         errors.push(`${pkg.name} must not depend on ${d}`);
+  }
+  if (leaves.has(pkg.name)) {
+    for (const d of deps)
+      if (d.startsWith('@fairclip/')) errors.push(`${pkg.name} is a leaf and must not depend on ${d}`);
   }
   if (pkg.name !== '@fairclip/compute') {
     for (const d of deps)

@@ -5,7 +5,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FAIRVLMED_GROUP_NAMES, fairnessReport } from '@fairclip/fairness';
+import { fairnessReport } from '@fairclip/fairness';
+import { FAIRVLMED_GROUP_NAMES } from '@fairclip/io';
 import { describe, expect, test } from 'vitest';
 import { EXAMPLE_FILE, parseArgs, runCli } from '../src/app.ts';
 
@@ -142,13 +143,40 @@ describe('user errors', () => {
     const p = tempCsv('score,label,race,gender,ethnicity\n0.5,1,0,0,0\n');
     const r = run([p]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${p}: column "language" is missing`);
+    expect(r.stderr).toContain(`CSV_MISSING_COLUMN: ${p}: missing column 'language'`);
+    expect(r.stderr).toContain('the header needs score,label,race,gender,ethnicity,language');
+  });
+
+  test('a required column named twice is an error naming it (not the first of the two)', () => {
+    const p = tempCsv('score,label,race,gender,ethnicity,language,Race\n0.5,1,0,0,0,0,2\n');
+    const r = run([p]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `CSV_DUPLICATE_COLUMN: ${p}: column 'race' appears 2 times in the header (columns 3, 7)`,
+    );
+  });
+
+  test('quoted fields and CRLF line ends are read as RFC 4180 says', () => {
+    const rows = ['1,0.9,0,0,0,0', '0,0.2,0,1,0,0', '1,0.6,1,0,0,1', '0,0.4,1,1,1,0'];
+    const plain = run([tempCsv(['label,score,race,gender,ethnicity,language', ...rows].join('\n'))]);
+    const quoted = run([
+      tempCsv(
+        ['"label","score",race,gender,ethnicity,"language"', ...rows.map((r) => r.replace(/^(\d),/, '"$1",'))].join(
+          '\r\n',
+        ),
+      ),
+    ]);
+    expect(plain.code).toBe(0);
+    expect(quoted.code).toBe(0);
+    const body = (s: string) => s.split('\n').slice(1).join('\n');
+    expect(body(quoted.stdout)).toBe(body(plain.stdout));
+    expect(quoted.stdout).toContain('n = 4');
   });
 
   test.each([
     ['score,label,race,gender,ethnicity,language\n0.5,2,0,0,0,0\n', /:2: label "2" must be 0 or 1/],
     ['score,label,race,gender,ethnicity,language\nabc,1,0,0,0,0\n', /:2: score "abc" is not a finite number/],
-    ['score,label,race,gender,ethnicity,language\n0.5,1,0,0,0\n', /:2: 5 values but the header has 6 columns/],
+    ['score,label,race,gender,ethnicity,language\n0.5,1,0,0,0\n', /line 2: 5 fields, the header \(line 1\) has 6/],
     ['score,label,race,gender,ethnicity,language\n0.5,1,0.5,0,0,0\n', /:2: race "0.5" must be an integer/],
     ['score,label,race,gender,ethnicity,language\n', /no data rows/],
     ['', /is empty/],

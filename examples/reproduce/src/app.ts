@@ -24,6 +24,7 @@ import {
   summarizeSeeds,
   takeOption,
 } from '@fairclip/example-common';
+import { FAIRVLMED_EVAL_ATTRIBUTES } from '@fairclip/io';
 import {
   CliError,
   COMMON_HELP,
@@ -59,7 +60,8 @@ export const DEFAULT_VARIANTS = [
   'fairclip-plus',
   'linear-probe',
 ] as const;
-export const ATTRIBUTES = ['race', 'gender', 'ethnicity', 'language'] as const;
+/** The evaluated FairVLMed attributes (race, gender, ethnicity, language). */
+export const ATTRIBUTES = FAIRVLMED_EVAL_ATTRIBUTES;
 export const DEFAULT_SEEDS = [1, 2, 3] as const;
 /** The embedded default's quick profile (on top of embeddedProfile): fine-tuning epochs. */
 export const EMBEDDED_EPOCHS = 3;

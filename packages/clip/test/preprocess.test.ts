@@ -1,7 +1,7 @@
 // FairCLIP's preprocessing against the golden outputs of OpenAI's `_transform` (PIL 9.4 + torchvision 0.14) and
 // against PIL-generated fixtures (test-fixtures/generators/clip_preprocess_{float,rgb}.py).
 import { readFileSync } from 'node:fs';
-import { type NpyArray, parseNpy } from '@fairclip/datasets';
+import { type NpyArray, parseNpy } from '@fairclip/io';
 import { fixturePath, readFixtureJson } from '@fairclip/test-fixtures';
 import { describe, expect, test } from 'vitest';
 import {

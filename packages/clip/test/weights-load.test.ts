@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCompute } from '@fairclip/compute';
 import { withLeakCheck } from '@fairclip/compute/testing';
+import { halfBitsToNumber, numberToHalfBits } from '@fairclip/io';
 import { fixturePath } from '@fairclip/test-fixtures';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -19,7 +20,6 @@ import {
   saveClip,
   WeightsMismatchError,
 } from '../src/index.ts';
-import { floatToHalf, halfToFloat } from '../src/weights/float16.ts';
 import { expectSameValues, goldenTinyVit, readFixtureBytes, resnetTiny } from './model-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fairclip-clip-'));
@@ -95,7 +95,7 @@ describe('saving', () => {
       const back = readSafetensors(bytes);
       expect(back.dtypes.get('visual.proj')).toBe('F16');
       const want = Float32Array.from(g.weights.get('visual.proj')!.data as Float32Array, (v) =>
-        halfToFloat(floatToHalf(v)),
+        halfBitsToNumber(numberToHalfBits(v)),
       );
       expectSameValues(back.tensors.get('visual.proj')!.data, want, 'visual.proj');
       model.dispose();

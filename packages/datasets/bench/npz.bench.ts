@@ -3,9 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readNpz, readNpzFileAsync } from '@fairclip/io';
 import { fixturePath } from '@fairclip/test-fixtures';
 import { bench, describe } from 'vitest';
-import { readNpz, readNpzFileAsync, toFloatImage } from '../src/index.ts';
+import { toFloatImage } from '../src/index.ts';
 
 const folder = join(fixturePath('fairvlmed-mini'), 'Training');
 const files = readdirSync(folder)

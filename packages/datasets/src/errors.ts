@@ -1,5 +1,7 @@
 // One error type for every problem with input data: a stable `code` to branch on, the file it concerns, a message
-// that names the problem.
+// that names the problem. The file-format errors of @fairclip/io (zip, npy, CSV) become DatasetErrors with the same
+// code and message (see fromIoError and ./files.ts).
+import { IoError } from '@fairclip/io';
 
 /** Stable codes of {@link DatasetError}. */
 export type DatasetErrorCode =
@@ -35,6 +37,8 @@ export type DatasetErrorCode =
   | 'CSV_PARSE'
   /** A CSV file lacks a required column. */
   | 'CSV_MISSING_COLUMN'
+  /** A column that is read appears more than once in a CSV header. */
+  | 'CSV_DUPLICATE_COLUMN'
   /** An attribute or label has a value outside its documented encoding. */
   | 'UNKNOWN_ATTRIBUTE_VALUE'
   /** A sample lacks its text (no GPT-4 summary for a training file). */
@@ -66,9 +70,15 @@ export function isDatasetError(e: unknown, code?: DatasetErrorCode): e is Datase
   return e instanceof DatasetError && (code === undefined || e.code === code);
 }
 
-/** Wraps an operating-system error (ENOENT becomes NOT_FOUND) as a DatasetError naming the path. */
+/** The DatasetError with the code, file and message of an @fairclip/io error (the IoError is its cause). */
+export function fromIoError(e: IoError): DatasetError {
+  return new DatasetError(e.code, e.detail, { file: e.file, cause: e });
+}
+
+/** Wraps an operating-system error (ENOENT becomes NOT_FOUND) or an IoError as a DatasetError naming the path. */
 export function ioError(e: unknown, path: string, what = 'read'): DatasetError {
   if (e instanceof DatasetError) return e;
+  if (e instanceof IoError) return fromIoError(e);
   const code = (e as { code?: unknown })?.code;
   if (code === 'ENOENT') return new DatasetError('NOT_FOUND', 'no such file or folder', { file: path, cause: e });
   if (code === 'ENOTDIR')

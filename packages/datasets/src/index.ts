@@ -1,9 +1,8 @@
-// @fairclip/datasets: npz/npy and zip reading, Harvard-FairVLMed and FairFace adapters, loaders, synthetic data.
+// @fairclip/datasets: Harvard-FairVLMed and FairFace adapters, loaders, synthetic data (the file formats they read —
+// zip, npy/npz, CSV — and the attribute encodings are in @fairclip/io).
 
 export type { CliIo } from './cli-main.ts';
 export { runCli, USAGE } from './cli-main.ts';
-export type { CsvTable } from './csv.ts';
-export { columnIndex, parseCsv, readCsv } from './csv.ts';
 export type { DatasetErrorCode } from './errors.ts';
 export { DatasetError, isDatasetError } from './errors.ts';
 export type {
@@ -47,13 +46,10 @@ export {
   stackImages,
   toFloatImage,
 } from './fairvlmed/dataset.ts';
-export type { FairVlmedAttribute, Split } from './fairvlmed/schema.ts';
+export type { Split } from './fairvlmed/schema.ts';
 export {
   DATA_SUMMARY_ALL_COLUMNS,
   DATA_SUMMARY_COLUMNS,
-  FAIRVLMED_ATTRIBUTES,
-  FAIRVLMED_EVAL_ATTRIBUTES,
-  FAIRVLMED_GROUPS,
   FAIRVLMED_PROMPTS,
   FAIRVLMED_SPLITS,
   labelCaption,
@@ -79,19 +75,3 @@ export {
 export type { Batch, LoaderOptions, SampleSource, SkippedLoad } from './loader.ts';
 export { DataLoader, EndlessLoader } from './loader.ts';
 export { naturalCompare, naturalSort } from './natural-sort.ts';
-export type { NpyArray, NpyData, NpyDtype } from './npy/dtype.ts';
-export { NPY_DTYPES } from './npy/dtype.ts';
-export { halfBitsToNumber, numberToHalfBits } from './npy/float16.ts';
-export type { NpzFile } from './npy/npz.ts';
-export { openNpz, readNpz } from './npy/npz.ts';
-export type { NpyHeader } from './npy/read.ts';
-export { parseNpy, parseNpyHeader, toCOrder, toNumbers } from './npy/read.ts';
-export type { NpyInput, NpyWriteOptions } from './npy/write.ts';
-export { encodeNpy, encodeNpz } from './npy/write.ts';
-export { mixSeed, permutation, Rng } from './random.ts';
-export { crc32 } from './zip/crc32.ts';
-export { readNpzFileAsync, readNpzKeys, ZipFileReader } from './zip/file.ts';
-export type { ZipEntry } from './zip/read.ts';
-export { listZipEntries, readZipEntry } from './zip/read.ts';
-export type { ZipInput, ZipWriteOptions } from './zip/write.ts';
-export { writeZip } from './zip/write.ts';

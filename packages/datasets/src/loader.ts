@@ -1,6 +1,6 @@
 // Loaders: seeded shuffling, batching, background prefetch, and endless per-group loaders (FairCLIP's group batches).
+import { mixSeed, permutation } from '@fairclip/io';
 import { DatasetError, isDatasetError } from './errors.ts';
-import { mixSeed, permutation } from './random.ts';
 
 /** Anything that can load sample `index` (0 <= index < size) asynchronously. */
 export interface SampleSource<T> {

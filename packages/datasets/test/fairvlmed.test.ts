@@ -3,21 +3,17 @@
 import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeNpy, encodeNpz, type FairVlmedAttribute, type NpyInput, writeZip } from '@fairclip/io';
 import { fixturePath, readFixtureJson } from '@fairclip/test-fixtures';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
   DatasetError,
-  encodeNpy,
-  encodeNpz,
-  type FairVlmedAttribute,
   labelsAndAttributes,
-  type NpyInput,
   openFairVlmed,
   readDataSummary,
   type SkippedSample,
   type Split,
   stackImages,
-  writeZip,
 } from '../src/index.ts';
 
 interface Expected {

@@ -1,8 +1,10 @@
 // Laws of the loaders over an in-memory source: every sample exactly once per epoch, seeded orders, bounded
 // read-ahead, skipping, and endless group loaders that only yield their group.
+
+import { mixSeed, permutation } from '@fairclip/io';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { DataLoader, DatasetError, EndlessLoader, mixSeed, permutation, Rng, type SampleSource } from '../src/index.ts';
+import { DataLoader, DatasetError, EndlessLoader, type SampleSource } from '../src/index.ts';
 
 class MemorySource implements SampleSource<number> {
   started = 0;
@@ -176,41 +178,6 @@ describe('EndlessLoader laws (group batches)', () => {
         },
       ),
       { numRuns: 40 },
-    );
-  });
-});
-
-describe('Rng', () => {
-  test('int(n) stays in range and is roughly uniform (fixed seed, loose bound)', () => {
-    const rng = new Rng(12345);
-    const counts = new Array(7).fill(0);
-    for (let i = 0; i < 70_000; i++) counts[rng.int(7)]++;
-    for (const c of counts) expect(Math.abs(c - 10_000)).toBeLessThan(400);
-  });
-
-  test('next() is in [0, 1) and normal() has mean 0, sd 1 (fixed seed)', () => {
-    const rng = new Rng(99);
-    let s = 0;
-    let s2 = 0;
-    let outside = 0;
-    for (let i = 0; i < 50_000; i++) {
-      const u = rng.next();
-      if (!(u >= 0 && u < 1)) outside++;
-      const z = rng.normal();
-      s += z;
-      s2 += z * z;
-    }
-    expect(outside).toBe(0);
-    expect(Math.abs(s / 50_000)).toBeLessThan(0.02);
-    expect(Math.abs(s2 / 50_000 - 1)).toBeLessThan(0.03);
-  });
-
-  test('permutation is a permutation', () => {
-    fc.assert(
-      fc.property(fc.nat(300), fc.integer(), (n, seed) => {
-        const p = permutation(n, seed);
-        expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
-      }),
     );
   });
 });

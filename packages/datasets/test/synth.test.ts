@@ -3,14 +3,13 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readNpz, SeededRng } from '@fairclip/io';
 import { fixturePath, readFixtureJson } from '@fairclip/test-fixtures';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
   computeStats,
   openFairVlmed,
-  Rng,
   readDataSummary,
-  readNpz,
   readSummaries,
   renderFundus,
   SYNTH_PROPORTIONS,
@@ -203,7 +202,7 @@ describe('content', () => {
 
   test('the image carries the label: a glaucomatous cup is a larger bright area', () => {
     const bright = (cdr: number) =>
-      renderFundus(new Rng(3), [664, 512], cdr, 0).reduce((a, v) => a + (v > 180 ? 1 : 0), 0);
+      renderFundus(new SeededRng(3), [664, 512], cdr, 0).reduce((a, v) => a + (v > 180 ? 1 : 0), 0);
     const normal = bright(0.35);
     const glaucoma = bright(0.7);
     expect(glaucoma).toBeGreaterThan(1.5 * normal);

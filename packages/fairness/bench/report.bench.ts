@@ -11,13 +11,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FAIRVLMED_GROUP_NAMES, SeededRng } from '@fairclip/io';
 import { bench, describe } from 'vitest';
-import { createRng, FAIRVLMED_GROUP_NAMES, fairnessReport, rocAuc } from '../src/index.ts';
+import { fairnessReport, rocAuc } from '../src/index.ts';
 
 const N = 1_000_000;
 const REPEATS = 9;
 
-function draw(rng: ReturnType<typeof createRng>, probs: readonly number[]): number {
+function draw(rng: SeededRng, probs: readonly number[]): number {
   let u = rng.nextFloat();
   for (let k = 0; k < probs.length - 1; k++) {
     u -= probs[k] as number;
@@ -28,7 +29,7 @@ function draw(rng: ReturnType<typeof createRng>, probs: readonly number[]): numb
 
 /** FairVLMed-like proportions (fairclip.md §1.5), a group-dependent shift, continuous float64 scores. */
 function makeData() {
-  const rng = createRng(20240331);
+  const rng = new SeededRng(20240331);
   const scores = new Float64Array(N);
   const labels = new Uint8Array(N);
   const race = new Int32Array(N);

@@ -1,11 +1,5 @@
-import {
-  aggregateRuns,
-  bootstrapCi,
-  FAIRVLMED_GROUP_NAMES,
-  fairnessReport,
-  formatMeanStd,
-  rocAuc,
-} from '@fairclip/fairness';
+import { aggregateRuns, bootstrapCi, fairnessReport, formatMeanStd, rocAuc } from '@fairclip/fairness';
+import { FAIRVLMED_GROUP_NAMES } from '@fairclip/io';
 
 const scores = new Float64Array([0.61, 0.48, 0.55, 0.52, 0.43, 0.58, 0.51, 0.47, 0.5, 0.53]);
 const labels = [1, 0, 1, 0, 0, 1, 1, 0, 1, 0];

@@ -1,16 +1,17 @@
 /**
  * Seeded percentile-bootstrap confidence intervals for any metric.
  *
- * Method: draw `resamples` data sets of n samples with replacement (xoshiro128** seeded by `seed`; with
+ * Method: draw `resamples` data sets of n samples with replacement (@fairclip/io's SeededRng, xoshiro128** seeded by
+ * `seed`; with
  * `stratify: 'label'` the positives and the negatives are resampled separately, keeping n₊ and n₋), evaluate the
  * metric on each, drop the resamples where it is undefined (counted in `undefinedResamples`), and take the
  * (1 − c)/2 and (1 + c)/2 quantiles of the rest with linear interpolation (numpy's default 'linear' method,
  * Hyndman–Fan type 7). `standardError` is the sample standard deviation (ddof = 1) of the defined resampled values.
  */
+import { SeededRng } from '@fairclip/io';
 import { sumSquaredDeviations } from './derive.ts';
 import { FairnessInputError } from './errors.ts';
 import { encodeGroups, toLabels, toScores } from './input.ts';
-import { createRng } from './rng.ts';
 import {
   defined,
   type GroupsInput,
@@ -102,7 +103,10 @@ export function bootstrapCi(
   if (stratify !== 'none' && stratify !== 'label') {
     throw new FairnessInputError('INVALID_OPTION', `stratify must be 'none' or 'label', got ${String(stratify)}`);
   }
-  const rng = createRng(options.seed);
+  if (typeof options.seed !== 'number' || !Number.isSafeInteger(options.seed)) {
+    throw new FairnessInputError('INVALID_OPTION', `seed must be a safe integer, got ${String(options.seed)}`);
+  }
+  const rng = new SeededRng(options.seed);
   if (data === null || typeof data !== 'object') {
     throw new FairnessInputError(
       'INVALID_OPTION',

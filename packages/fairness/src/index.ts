@@ -6,7 +6,6 @@ export type { BootstrapData, BootstrapOptions, BootstrapResult, BootstrapSample 
 export { bootstrapCi, quantileSorted } from './bootstrap.ts';
 export type { FairnessErrorCode } from './errors.ts';
 export { FairnessInputError } from './errors.ts';
-export { FAIRVLMED_ATTRIBUTES, FAIRVLMED_GROUP_NAMES } from './fairvlmed.ts';
 export type { FrameRow, MetricFrame, Slice, SliceMetric } from './frame.ts';
 export { byGroup, sliceMetrics } from './frame.ts';
 export type {
@@ -36,8 +35,6 @@ export {
 } from './metrics.ts';
 export type { AttributeReport, FairnessReport, GroupReport, ReportOptions } from './report.ts';
 export { fairnessReport } from './report.ts';
-export type { Rng } from './rng.ts';
-export { createRng } from './rng.ts';
 export type { RocCurve, RocCurveOptions } from './roc.ts';
 export { rocCurve, trapezoid } from './roc.ts';
 export type {

@@ -1,4 +1,5 @@
 /** Named examples: published known answers, the undefined cases and their reasons, and every input error. */
+import { FAIRVLMED_GROUP_NAMES } from '@fairclip/io';
 import { describe, expect, test } from 'vitest';
 import { equityScaled } from '../src/derive.ts';
 import {
@@ -6,7 +7,6 @@ import {
   byGroup,
   equalizedOddsDifference,
   equityScaledAuc,
-  FAIRVLMED_GROUP_NAMES,
   FairnessInputError,
   fairnessReport,
   falsePositiveRate,

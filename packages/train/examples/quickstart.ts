@@ -1,7 +1,6 @@
 // The README's runnable example: FairCLIP as the official code computes it (preset fairclip-official-2024) on the
-// embedded synthetic FairVLMed with the default tiny model, for 2 short epochs. Node cannot load tfjs-core's
-// gradient registrations without a bundler (see @fairclip/compute), so run it under vitest:
-//   pnpm exec vitest run test/example.test.ts      (from packages/train)
+// embedded synthetic FairVLMed with the default tiny model, for 2 short epochs. Runs under plain Node (initCompute
+// registers tfjs-core's gradients) and under vitest: pnpm exec vitest run test/example.test.ts (from packages/train)
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

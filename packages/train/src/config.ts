@@ -3,6 +3,7 @@
 // Validation happens before any training starts and names the offending field.
 
 import { CLIP_CONFIG_NAMES } from '@fairclip/clip';
+import { FAIRVLMED_ATTRIBUTES } from '@fairclip/io';
 
 export type Mode = 'zeroshot' | 'finetune' | 'linear-probe';
 export type DatasetKind = 'fairvlmed' | 'fairface';
@@ -115,7 +116,7 @@ export interface TrainConfig {
 
 /** Attributes each dataset provides (the sensitive attributes a config may name). */
 export const DATASET_ATTRIBUTES: Record<DatasetKind, readonly string[]> = {
-  fairvlmed: ['race', 'gender', 'ethnicity', 'language', 'maritalstatus'],
+  fairvlmed: FAIRVLMED_ATTRIBUTES,
   fairface: ['age', 'race'],
 };
 

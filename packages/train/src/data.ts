@@ -7,18 +7,14 @@ import { preprocessGrayFloat, preprocessRgb } from '@fairclip/clip';
 import {
   FAIRFACE_AGES,
   FAIRFACE_RACES,
-  FAIRVLMED_ATTRIBUTES,
-  FAIRVLMED_GROUPS,
   type FairFaceDataset,
   type FairVlmedSplit,
   labelCaption,
-  mixSeed,
   openFairFace,
   openFairVlmed,
-  permutation,
   truncateNote,
 } from '@fairclip/datasets';
-import { FAIRVLMED_GROUP_NAMES } from '@fairclip/fairness';
+import { FAIRVLMED_ATTRIBUTES, FAIRVLMED_GROUP_NAMES, FAIRVLMED_GROUPS, mixSeed, permutation } from '@fairclip/io';
 import { ConfigError, DATASET_ATTRIBUTES, type TrainConfig } from './config.ts';
 
 export type SplitName = 'train' | 'val' | 'test';

@@ -1,6 +1,7 @@
 // Run outputs: the per-epoch CSV in the official code's column order (so existing analysis scripts read it), the JSON
 // result (resolved config, hash, seed, versions, adapter) and a Markdown summary.
 import { createHash } from 'node:crypto';
+import { formatCsvRow } from '@fairclip/io';
 import { canonicalJson } from './config.ts';
 
 /** Evaluation of one attribute (values null where undefined; `notes` says why). */
@@ -76,9 +77,8 @@ export function officialCsvRow(epoch: number, ev: SplitEval, path: string): stri
   ];
 }
 
-/** The official files separate fields with ", ". */
-export const joinCsv = (fields: readonly string[]): string =>
-  fields.map((f) => (/[",\n]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f)).join(', ');
+/** The official files separate fields with ", " (quoting as RFC 4180, by @fairclip/io's writer). */
+export const joinCsv = (fields: readonly string[]): string => formatCsvRow(fields, ', ');
 
 /** sha256 of the canonical JSON of a configuration (first 16 hex digits). */
 export function configHash(config: unknown): string {

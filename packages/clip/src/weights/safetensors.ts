@@ -6,8 +6,8 @@
  * float32, integers int64. Writing sorts the names, pads the header with spaces to a multiple of 8 bytes and stores
  * `__metadata__`.
  */
+import { decodeBFloat16, decodeFloat16, numberToBFloat16Bits, numberToHalfBits } from '@fairclip/io';
 import { WeightsError } from './errors.ts';
-import { decodeBFloat16, decodeFloat16, floatToBFloat16, floatToHalf } from './float16.ts';
 import { type HostTensor, numel, type StateDict } from './state-dict.ts';
 
 export type SafetensorsDtype =
@@ -275,7 +275,7 @@ export function writeSafetensors(
     } else if (dtype === 'F32') {
       for (let i = 0; i < data.length; i++) view.setFloat32(at + 4 * i, data[i]!, true);
     } else {
-      const conv = dtype === 'F16' ? floatToHalf : floatToBFloat16;
+      const conv = dtype === 'F16' ? numberToHalfBits : numberToBFloat16Bits;
       for (let i = 0; i < data.length; i++) view.setUint16(at + 2 * i, conv(data[i]!), true);
     }
   }

@@ -5,9 +5,8 @@
  * safe pickle subset of ./pickle.ts. TorchScript archives (OpenAI's JIT `.pt` files) and the pre-1.6 format are
  * refused with an error saying what to do instead.
  */
-import { listZipEntries, readZipEntry, type ZipEntry } from '@fairclip/datasets';
+import { decodeBFloat16, decodeFloat16, listZipEntries, readZipEntry, type ZipEntry } from '@fairclip/io';
 import { WeightsError } from './errors.ts';
-import { decodeBFloat16, decodeFloat16 } from './float16.ts';
 import { PyDict, type PyValue, StorageRef, TensorRef, unpickle } from './pickle.ts';
 import type { HostTensor, StateDict } from './state-dict.ts';
 

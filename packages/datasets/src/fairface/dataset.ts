@@ -5,8 +5,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
-import { columnIndex, readCsv } from '../csv.ts';
 import { DatasetError, ioError, isDatasetError } from '../errors.ts';
+import { columnIndex, readCsv } from '../files.ts';
 import { DataLoader, EndlessLoader, type LoaderOptions, type SampleSource, withDatasetSkip } from '../loader.ts';
 import { naturalCompare } from '../natural-sort.ts';
 

@@ -2,8 +2,15 @@
 // Semantics of the official FairCLIP/src/modules.py::fair_vl_med_dataset (see the package README for the details).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { columnIndex, readCsv } from '../csv.ts';
+import {
+  FAIRVLMED_ATTRIBUTES,
+  FAIRVLMED_EVAL_ATTRIBUTES,
+  FAIRVLMED_GROUPS,
+  type FairVlmedAttribute,
+  type NpyArray,
+} from '@fairclip/io';
 import { DatasetError, ioError, isDatasetError } from '../errors.ts';
+import { columnIndex, readCsv, readNpzFileAsync, readNpzKeys } from '../files.ts';
 import {
   type Batch,
   DataLoader,
@@ -13,15 +20,9 @@ import {
   withDatasetSkip,
 } from '../loader.ts';
 import { naturalCompare } from '../natural-sort.ts';
-import type { NpyArray } from '../npy/dtype.ts';
-import { readNpzFileAsync, readNpzKeys } from '../zip/file.ts';
 import {
   DATA_SUMMARY_COLUMNS,
-  FAIRVLMED_ATTRIBUTES,
-  FAIRVLMED_EVAL_ATTRIBUTES,
-  FAIRVLMED_GROUPS,
   FAIRVLMED_SPLITS,
-  type FairVlmedAttribute,
   labelCaption,
   pyStrip,
   type Split,

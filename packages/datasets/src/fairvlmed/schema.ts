@@ -1,24 +1,8 @@
-// Harvard-FairVLMed: attribute encodings (dataset README), the CSV string values (data_summary.csv) and the official
-// text rules (FairCLIP/src/modules.py).
+// Harvard-FairVLMed: the files (split folders, data_summary.csv columns, summary file names) and the official text
+// rules (FairCLIP/src/modules.py). The attribute encodings (FAIRVLMED_ATTRIBUTES, FAIRVLMED_GROUPS, …) are shared
+// with the fairness reports and live in @fairclip/io.
 
-/** The sensitive attributes, in the order of the official label tensor (race, gender, ethnicity, language) plus
- * marital status (in the data, unused by the official code). */
-export const FAIRVLMED_ATTRIBUTES = ['race', 'gender', 'ethnicity', 'language', 'maritalstatus'] as const;
-export type FairVlmedAttribute = (typeof FAIRVLMED_ATTRIBUTES)[number];
-
-/** The four attributes FairCLIP evaluates and filters on. */
-export const FAIRVLMED_EVAL_ATTRIBUTES = ['race', 'gender', 'ethnicity', 'language'] as const;
-
-/** Group names per attribute; the index is the integer code in the npz. −1 is "unknown" for every attribute. */
-export const FAIRVLMED_GROUPS: Readonly<Record<FairVlmedAttribute, readonly string[]>> = {
-  race: ['asian', 'black', 'white'],
-  gender: ['female', 'male'],
-  ethnicity: ['non-hispanic', 'hispanic'],
-  language: ['english', 'spanish', 'other'],
-  maritalstatus: ['married or partnered', 'single', 'divorced', 'widowed', 'legally separated'],
-};
-
-/** The code of "unknown". */
+/** The code of "unknown" (every attribute). */
 export const UNKNOWN = -1;
 
 /** The split folders, with the spellings the official code used over time. */

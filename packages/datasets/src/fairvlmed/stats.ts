@@ -2,18 +2,16 @@
 // before and after the official filter; plus a consistency check against data_summary.csv when present.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ioError } from '../errors.ts';
-import { naturalCompare } from '../natural-sort.ts';
-import { readDataSummary, readFairVlmedRecordKeys, splitFolder } from './dataset.ts';
 import {
   FAIRVLMED_ATTRIBUTES,
   FAIRVLMED_EVAL_ATTRIBUTES,
   FAIRVLMED_GROUPS,
   type FairVlmedAttribute,
-  SPLITS,
-  type Split,
-  UNKNOWN,
-} from './schema.ts';
+} from '@fairclip/io';
+import { ioError } from '../errors.ts';
+import { naturalCompare } from '../natural-sort.ts';
+import { readDataSummary, readFairVlmedRecordKeys, splitFolder } from './dataset.ts';
+import { SPLITS, type Split, UNKNOWN } from './schema.ts';
 
 export interface GroupCount {
   /** Samples in the group. */

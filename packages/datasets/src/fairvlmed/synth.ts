@@ -3,18 +3,17 @@
 // optic cup carries the glaucoma label, template summaries, and a controllable between-group bias.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatasetError, ioError } from '../errors.ts';
-import { encodeNpz } from '../npy/write.ts';
-import { mixSeed, Rng } from '../random.ts';
 import {
-  DATA_SUMMARY_ALL_COLUMNS,
+  FAIRVLMED_ATTRIBUTES,
   FAIRVLMED_GROUPS,
-  FAIRVLMED_SPLITS,
   type FairVlmedAttribute,
-  type Split,
-  SUMMARY_USE,
-  UNKNOWN,
-} from './schema.ts';
+  formatCsvRow,
+  mixSeed,
+  SeededRng,
+} from '@fairclip/io';
+import { DatasetError, ioError } from '../errors.ts';
+import { encodeNpz } from '../files.ts';
+import { DATA_SUMMARY_ALL_COLUMNS, FAIRVLMED_SPLITS, type Split, SUMMARY_USE, UNKNOWN } from './schema.ts';
 
 /** Version of the generator's output; bump it whenever the same options would produce different files. */
 export const SYNTH_VERSION = 1;
@@ -70,8 +69,8 @@ export interface SynthSample {
   summary: string;
 }
 
-function pick(rng: Rng, probs: readonly number[]): number {
-  const u = rng.next();
+function pick(rng: SeededRng, probs: readonly number[]): number {
+  const u = rng.nextFloat();
   let acc = 0;
   for (let i = 0; i < probs.length; i++) {
     acc += probs[i]!;
@@ -81,7 +80,7 @@ function pick(rng: Rng, probs: readonly number[]): number {
 }
 
 /** Picks a code: 0..K−1, or −1 for the last entry when the attribute has an unknown share. */
-function pickCode(rng: Rng, attribute: FairVlmedAttribute): number {
+function pickCode(rng: SeededRng, attribute: FairVlmedAttribute): number {
   const probs = SYNTH_PROPORTIONS[attribute] as readonly number[];
   const i = pick(rng, probs);
   return i >= FAIRVLMED_GROUPS[attribute].length ? UNKNOWN : i;
@@ -91,8 +90,8 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-function choose<T>(rng: Rng, options: readonly T[]): T {
-  return options[rng.int(options.length)]!;
+function choose<T>(rng: SeededRng, options: readonly T[]): T {
+  return options[rng.nextInt(options.length)]!;
 }
 
 const GLAUCOMA_PHRASES = [
@@ -115,7 +114,7 @@ const PLANS = [
 ];
 const REASONS = ['a routine eye exam', 'blurred vision', 'elevated eye pressure', 'a glaucoma evaluation', 'floaters'];
 
-function texts(rng: Rng, s: Omit<SynthSample, 'note' | 'summary' | 'file'>): { note: string; summary: string } {
+function texts(rng: SeededRng, s: Omit<SynthSample, 'note' | 'summary' | 'file'>): { note: string; summary: string } {
   const g = s.attributes.gender === 1 ? 'male' : 'female';
   const age = Math.round(s.age);
   const phrase = choose(rng, s.glaucoma === 1 ? GLAUCOMA_PHRASES : NORMAL_PHRASES);
@@ -128,7 +127,7 @@ function texts(rng: Rng, s: Omit<SynthSample, 'note' | 'summary' | 'file'>): { n
   const lang = s.attributes.language === UNKNOWN ? 'unknown' : FAIRVLMED_GROUPS.language[s.attributes.language];
   const note =
     `${title} PERSON is a ${age} yo ${person} (race: ${race}; preferred language: ${lang}) seen for ${choose(rng, REASONS)}. ` +
-    `Intraocular pressure ${10 + rng.int(20)} mmHg OD, ${10 + rng.int(20)} mmHg OS. ` +
+    `Intraocular pressure ${10 + rng.nextInt(20)} mmHg OD, ${10 + rng.nextInt(20)} mmHg OS. ` +
     `Exam: ${disc.toLowerCase()}; ${vf}. Assessment: patient ${phrase}. Plan: ${choose(rng, PLANS)}`;
   return { note, summary };
 }
@@ -138,26 +137,26 @@ function texts(rng: Rng, s: Omit<SynthSample, 'note' | 'summary' | 'file'>): { n
  * with a cup of the given cup-to-disc ratio, four vessels. Smooth and quantised, so it compresses well.
  */
 export function renderFundus(
-  rng: Rng,
+  rng: SeededRng,
   shape: readonly [number, number],
   cupToDisc: number,
   tone: number,
 ): Float32Array {
   const [h, w] = shape;
   const out = new Float32Array(h * w);
-  const cy = h / 2 + (rng.next() - 0.5) * h * 0.04;
-  const cx = w / 2 + (rng.next() - 0.5) * w * 0.04;
+  const cy = h / 2 + (rng.nextFloat() - 0.5) * h * 0.04;
+  const cx = w / 2 + (rng.nextFloat() - 0.5) * w * 0.04;
   const field = Math.min(h, w) * 0.48;
-  const side = rng.next() < 0.5 ? -1 : 1;
-  const dy = cy + (rng.next() - 0.5) * h * 0.05;
-  const dx = cx + side * w * (0.16 + rng.next() * 0.04);
-  const rd = Math.min(h, w) * (0.085 + rng.next() * 0.015);
+  const side = rng.nextFloat() < 0.5 ? -1 : 1;
+  const dy = cy + (rng.nextFloat() - 0.5) * h * 0.05;
+  const dx = cx + side * w * (0.16 + rng.nextFloat() * 0.04);
+  const rd = Math.min(h, w) * (0.085 + rng.nextFloat() * 0.015);
   const rc = rd * cupToDisc;
-  const base = 70 + tone + rng.next() * 10;
+  const base = 70 + tone + rng.nextFloat() * 10;
   const vessels = Array.from({ length: 4 }, (_, k) => ({
-    angle: (k * Math.PI) / 2 + (rng.next() - 0.5) * 0.6,
-    curve: (rng.next() - 0.5) * 2.5,
-    width: 2.5 + rng.next() * 1.5,
+    angle: (k * Math.PI) / 2 + (rng.nextFloat() - 0.5) * 0.6,
+    curve: (rng.nextFloat() - 0.5) * 2.5,
+    width: 2.5 + rng.nextFloat() * 1.5,
   }));
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -187,12 +186,8 @@ export function renderFundus(
   return out;
 }
 
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 function csvLine(fields: readonly string[]): string {
-  return `${fields.map(csvField).join(',')}\n`;
+  return `${formatCsvRow(fields)}\n`;
 }
 
 function groupName(attribute: FairVlmedAttribute, code: number): string {
@@ -234,17 +229,16 @@ export function synthSamples(options: SynthOptions): SynthSample[] {
   for (const split of ['train', 'val', 'test'] as const) {
     for (let i = 0; i < o[split]; i++) {
       id++;
-      const rng = new Rng(mixSeed(o.seed, id, 1));
+      const rng = new SeededRng(mixSeed(o.seed, id, 1));
       const attributes = {} as Record<FairVlmedAttribute, number>;
-      for (const a of ['race', 'gender', 'ethnicity', 'language', 'maritalstatus'] as const)
-        attributes[a] = pickCode(rng, a);
-      const glaucoma = rng.next() < SYNTH_PROPORTIONS.glaucomaByRace[attributes.race]! ? 1 : 0;
+      for (const a of FAIRVLMED_ATTRIBUTES) attributes[a] = pickCode(rng, a);
+      const glaucoma = rng.nextFloat() < SYNTH_PROPORTIONS.glaucomaByRace[attributes.race]! ? 1 : 0;
       const { mean, sd, min, max } = SYNTH_PROPORTIONS.age;
-      const age = round2(Math.min(max, Math.max(min, mean + sd * rng.normal())));
-      const md = round2(glaucoma ? -3.5 - Math.abs(rng.normal()) * 4 : -1 + Math.abs(rng.normal()) * 1.2);
+      const age = round2(Math.min(max, Math.max(min, mean + sd * rng.nextNormal())));
+      const md = round2(glaucoma ? -3.5 - Math.abs(rng.nextNormal()) * 4 : -1 + Math.abs(rng.nextNormal()) * 1.2);
       const disadvantage = Math.min(1, [0.5, 1, 0][attributes.race]! + (attributes.ethnicity === 1 ? 0.5 : 0));
       const strength = 1 - o.bias * disadvantage;
-      const cupToDisc = Math.min(0.95, Math.max(0.1, 0.35 + 0.35 * glaucoma * strength + 0.06 * rng.normal()));
+      const cupToDisc = Math.min(0.95, Math.max(0.1, 0.35 + 0.35 * glaucoma * strength + 0.06 * rng.nextNormal()));
       const partial = { split, glaucoma, attributes, age, md, cupToDisc: round2(cupToDisc) };
       const file = `data_${String(id).padStart(5, '0')}.npz`;
       out.push({ file, ...partial, ...texts(rng, partial) });
@@ -287,10 +281,10 @@ export function synthesizeFairVlmed(
   let summaryCsv = csvLine(['File Name', 'Original Note', 'Summarized Note']);
   let dataCsv = csvLine(DATA_SUMMARY_ALL_COLUMNS);
   samples.forEach((s, k) => {
-    const rng = new Rng(mixSeed(o.seed, k + 1, 2));
+    const rng = new SeededRng(mixSeed(o.seed, k + 1, 2));
     const tone = [0, -12, 6][s.attributes.race] ?? 0;
     const image = renderFundus(rng, o.imageShape, s.cupToDisc, tone);
-    const tds = Float64Array.from({ length: 52 }, () => round2(s.md + rng.normal() * 1.5));
+    const tds = Float64Array.from({ length: 52 }, () => round2(s.md + rng.nextNormal() * 1.5));
     const scalarI = (v: number) => ({ dtype: 'int64' as const, shape: [], data: BigInt64Array.of(BigInt(v)) });
     const scalarF = (v: number) => ({ dtype: 'float64' as const, shape: [], data: Float64Array.of(v) });
     const npz = encodeNpz(

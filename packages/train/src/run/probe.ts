@@ -1,6 +1,6 @@
 // Linear probing on frozen CLIP features (the study's linear-probe experiments).
 import { extractFeatures, type FeatureBatch, type HostTensor } from '@fairclip/clip';
-import { mixSeed, Rng } from '@fairclip/datasets';
+import { mixSeed, SeededRng } from '@fairclip/io';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, type LoadedCheckpoint, writeCheckpoint } from '../checkpoint.ts';
 import { ConfigError } from '../config.ts';
@@ -60,8 +60,8 @@ export async function runLinearProbe(
     await splitFeatures(ctx, data.val),
     await splitFeatures(ctx, data.test),
   ];
-  const rng = new Rng(mixSeed(cfg.training.seed, 0x11e4));
-  const head = new LinearProbeHead(dim, { random: () => rng.next() });
+  const rng = new SeededRng(mixSeed(cfg.training.seed, 0x11e4));
+  const head = new LinearProbeHead(dim, { random: () => rng.nextFloat() });
   let state = freshState(ctx.hash);
   let resumedFromStep: number | null = null;
   if (existing) {

@@ -1,9 +1,9 @@
 // Writes .npy files byte for byte as numpy 1.24's np.save does (same header text, growth-axis spaces, 64-byte
 // alignment), and .npz archives of them.
-import { DatasetError } from '../errors.ts';
+import { IoError } from '../errors.ts';
+import { numberToHalfBits } from '../float16.ts';
 import { writeZip, type ZipWriteOptions } from '../zip/write.ts';
 import { DTYPES, expectedArrayName, type NpyData, type NpyDtype, shapeSize } from './dtype.ts';
-import { numberToHalfBits } from './float16.ts';
 
 /** An array to write. For float16, `data` is a Float32Array of values (rounded to half, ties to even). */
 export interface NpyInput {
@@ -32,17 +32,17 @@ function pyTuple(shape: readonly number[]): string {
 
 function checkInput(a: NpyInput): void {
   const info = DTYPES[a.dtype];
-  if (!info) throw new DatasetError('BAD_ARGUMENT', `unknown dtype ${JSON.stringify(a.dtype)}`);
+  if (!info) throw new IoError('BAD_ARGUMENT', `unknown dtype ${JSON.stringify(a.dtype)}`);
   for (const d of a.shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new DatasetError('BAD_ARGUMENT', `invalid dimension ${d} in shape`);
+    if (!Number.isSafeInteger(d) || d < 0) throw new IoError('BAD_ARGUMENT', `invalid dimension ${d} in shape`);
   }
   const want = expectedArrayName(a.dtype);
   if (a.data.constructor.name !== want) {
-    throw new DatasetError('BAD_ARGUMENT', `dtype ${a.dtype} needs a ${want}, got a ${a.data.constructor.name}`);
+    throw new IoError('BAD_ARGUMENT', `dtype ${a.dtype} needs a ${want}, got a ${a.data.constructor.name}`);
   }
   const n = shapeSize(a.shape);
   if (a.data.length !== n) {
-    throw new DatasetError(
+    throw new IoError(
       'BAD_ARGUMENT',
       `shape (${a.shape.join(', ')}) holds ${n} elements but data has ${a.data.length}`,
     );
@@ -97,7 +97,7 @@ export function encodeNpy(array: NpyInput, options: NpyWriteOptions = {}): Uint8
   if (options.version === undefined && wrap(1).total > 0xffff) version = 2;
   const { prefix, total, padlen } = wrap(version);
   if (version === 1 && total > 0xffff) {
-    throw new DatasetError('BAD_ARGUMENT', `header of ${total} bytes does not fit .npy format 1.0`);
+    throw new IoError('BAD_ARGUMENT', `header of ${total} bytes does not fit .npy format 1.0`);
   }
   const data = dataBytes(array, big);
   const out = new Uint8Array(prefix + total + data.length);

@@ -3,7 +3,7 @@
 // the file is checked against the file's length before use, and inflation never produces more than the declared size.
 import { promisify } from 'node:util';
 import { inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
-import { DatasetError } from '../errors.ts';
+import { IoError } from '../errors.ts';
 import { crc32 } from './crc32.ts';
 
 /** One file in a zip archive, as its central directory describes it. */
@@ -36,8 +36,8 @@ const LOCAL_SIZE = 30;
 /** Bytes at the end of a zip file that always contain its end records (end record, max comment, zip64 records). */
 export const ZIP_TAIL_BYTES = EOCD_SIZE + 0xffff + 20 + 56;
 
-function corrupt(source: string, message: string, cause?: unknown): DatasetError {
-  return new DatasetError('ZIP_CORRUPT', message, { file: source, cause });
+function corrupt(source: string, message: string, cause?: unknown): IoError {
+  return new IoError('ZIP_CORRUPT', message, { file: source, cause });
 }
 
 function view(bytes: Uint8Array): DataView {
@@ -99,7 +99,7 @@ export function checkEntryPath(name: string, source: string): void {
   else if (normalized.split('/').some((part) => part === '..'))
     why = "contains a '..' component (path outside the archive)";
   if (why !== undefined) {
-    throw new DatasetError('ZIP_UNSAFE_PATH', `entry ${JSON.stringify(name)} ${why}`, { file: source });
+    throw new IoError('ZIP_UNSAFE_PATH', `entry ${JSON.stringify(name)} ${why}`, { file: source });
   }
 }
 /** Characters that can make a name unsafe: NUL, backslash, a leading slash, a colon, two dots. */
@@ -141,7 +141,7 @@ export function locateCentralDirectory(
   if (locator >= 0 && dv.getUint32(locator, true) === SIG_ZIP64_LOCATOR) {
     const z64 = u64(dv, locator + 8, source, 'zip64 end record offset') - base;
     if (dv.getUint32(locator + 4, true) !== 0 || dv.getUint32(locator + 16, true) > 1) {
-      throw new DatasetError('ZIP_UNSUPPORTED', 'multi-disk zip archives are not supported', { file: source });
+      throw new IoError('ZIP_UNSUPPORTED', 'multi-disk zip archives are not supported', { file: source });
     }
     if (z64 < 0 || z64 + 56 > locator || dv.getUint32(z64, true) !== SIG_ZIP64_EOCD) {
       throw corrupt(source, `zip64 end of central directory record not found at offset ${z64 + base}`);
@@ -154,7 +154,7 @@ export function locateCentralDirectory(
     throw corrupt(source, 'the end record points to a zip64 record that is missing');
   }
   if (disk !== 0 || cdDisk !== 0 || entriesOnDisk !== count) {
-    throw new DatasetError('ZIP_UNSUPPORTED', 'multi-disk zip archives are not supported', { file: source });
+    throw new IoError('ZIP_UNSUPPORTED', 'multi-disk zip archives are not supported', { file: source });
   }
   if (cdOffset + cdSize > base + eocd) {
     throw corrupt(
@@ -174,14 +174,13 @@ export function locateCentralDirectory(
  * the buffer must include the whole directory. Offsets in the result are file offsets.
  */
 export function parseCentralDirectory(buf: Uint8Array, base: number, fileSize: number, source: string): ZipEntry[] {
-  if (base + buf.length !== fileSize)
-    throw new DatasetError('BAD_ARGUMENT', 'the buffer must end at the end of the file');
+  if (base + buf.length !== fileSize) throw new IoError('BAD_ARGUMENT', 'the buffer must end at the end of the file');
   const dv = view(buf);
   const cd = locateCentralDirectory(buf, fileSize, source);
   const cdOffset = cd.offset;
   const count = cd.count;
   if (cdOffset < base) {
-    throw new DatasetError('BAD_ARGUMENT', `the buffer starts at ${base}, after the central directory (${cdOffset})`);
+    throw new IoError('BAD_ARGUMENT', `the buffer starts at ${base}, after the central directory (${cdOffset})`);
   }
   const entries: ZipEntry[] = [];
   const seen = new Set<string>();
@@ -228,13 +227,13 @@ export function parseCentralDirectory(buf: Uint8Array, base: number, fileSize: n
       q += 4 + size;
     }
     if (diskStart !== 0 && diskStart !== 0xffff) {
-      throw new DatasetError('ZIP_UNSUPPORTED', 'multi-disk zip archives are not supported', { file: source });
+      throw new IoError('ZIP_UNSUPPORTED', 'multi-disk zip archives are not supported', { file: source });
     }
     if (flags & 0x1) {
-      throw new DatasetError('ZIP_UNSUPPORTED', `entry ${JSON.stringify(name)} is encrypted`, { file: source });
+      throw new IoError('ZIP_UNSUPPORTED', `entry ${JSON.stringify(name)} is encrypted`, { file: source });
     }
     if (method !== 0 && method !== 8) {
-      throw new DatasetError(
+      throw new IoError(
         'ZIP_UNSUPPORTED',
         `entry ${JSON.stringify(name)} uses compression method ${method} (only stored and deflate are supported)`,
         { file: source },
@@ -312,7 +311,7 @@ export function decodeEntry(raw: Uint8Array, entry: ZipEntry, source: string): U
       out = checkInflated(inflated, entry, source);
     }
   } else {
-    throw new DatasetError('ZIP_UNSUPPORTED', `entry ${label} uses compression method ${entry.method}`, {
+    throw new IoError('ZIP_UNSUPPORTED', `entry ${label} uses compression method ${entry.method}`, {
       file: source,
     });
   }
@@ -342,7 +341,7 @@ function inflateOptions(entry: ZipEntry): ZlibOptions {
   };
 }
 
-function inflateError(e: unknown, entry: ZipEntry, source: string): DatasetError {
+function inflateError(e: unknown, entry: ZipEntry, source: string): IoError {
   const why =
     e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
       ? `inflates to more than the declared ${entry.uncompressedSize} bytes`

@@ -2,8 +2,8 @@
 // writing, and every damaged-file case.
 import { describe, expect, test } from 'vitest';
 import {
-  DatasetError,
   encodeNpy,
+  IoError,
   listZipEntries,
   openNpz,
   parseNpy,
@@ -17,14 +17,14 @@ const fx = npyFixtures();
 const npyFiles = Object.entries(fx.files).filter(([k]) => k.startsWith('npy/')) as [string, NpyFixture][];
 const npzFiles = Object.entries(fx.files).filter(([k]) => k.startsWith('npz/')) as [string, NpzFixture][];
 
-function caught(fn: () => unknown): DatasetError {
+function caught(fn: () => unknown): IoError {
   try {
     fn();
   } catch (e) {
-    expect(e).toBeInstanceOf(DatasetError);
-    return e as DatasetError;
+    expect(e).toBeInstanceOf(IoError);
+    return e as IoError;
   }
-  throw new Error('expected a DatasetError, nothing was thrown');
+  throw new Error('expected a IoError, nothing was thrown');
 }
 
 describe('parseNpy against numpy-written files', () => {

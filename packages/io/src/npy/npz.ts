@@ -1,5 +1,5 @@
 // .npz archives: a zip of `<key>.npy` entries (numpy.savez stores them, numpy.savez_compressed deflates them).
-import { DatasetError } from '../errors.ts';
+import { IoError } from '../errors.ts';
 import { listZipEntries, readZipEntry, type ZipEntry } from '../zip/read.ts';
 import type { NpyArray } from './dtype.ts';
 import { parseNpy } from './read.ts';
@@ -28,7 +28,7 @@ export function openNpz(bytes: Uint8Array, source: string): NpzFile {
     get(key) {
       const e = entries.get(key);
       if (!e) {
-        throw new DatasetError(
+        throw new IoError(
           'NPZ_MISSING_KEY',
           `no array '${key}' (keys: ${keys.length > 0 ? keys.join(', ') : 'none'})`,
           { file: source },

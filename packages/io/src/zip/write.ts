@@ -1,7 +1,7 @@
 // A minimal zip writer (stored or deflated entries, CRC-32, zip64 records when sizes or offsets need them), enough to
 // write .npz files that numpy.load reads.
 import { deflateRawSync } from 'node:zlib';
-import { DatasetError } from '../errors.ts';
+import { IoError } from '../errors.ts';
 import { crc32 } from './crc32.ts';
 import { checkEntryPath } from './read.ts';
 
@@ -46,7 +46,7 @@ export function writeZip(inputs: readonly ZipInput[], options: ZipWriteOptions =
   const compress = options.compress ?? true;
   const level = options.level ?? 6;
   if (!Number.isInteger(level) || level < 0 || level > 9) {
-    throw new DatasetError('BAD_ARGUMENT', `zip level must be an integer 0..9, got ${level}`);
+    throw new IoError('BAD_ARGUMENT', `zip level must be an integer 0..9, got ${level}`);
   }
   const { time, date } = dosDateTime(options.date ?? new Date(Date.UTC(1980, 0, 1)));
   const encoder = new TextEncoder();
@@ -70,8 +70,7 @@ export function writeZip(inputs: readonly ZipInput[], options: ZipWriteOptions =
   let cdSize = 0;
   for (const input of inputs) {
     checkEntryPath(input.name, '<zip being written>');
-    if (names.has(input.name))
-      throw new DatasetError('BAD_ARGUMENT', `duplicate zip entry ${JSON.stringify(input.name)}`);
+    if (names.has(input.name)) throw new IoError('BAD_ARGUMENT', `duplicate zip entry ${JSON.stringify(input.name)}`);
     names.add(input.name);
     const name = encoder.encode(input.name);
     let body = input.data;

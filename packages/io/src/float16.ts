@@ -1,4 +1,5 @@
-// IEEE 754 binary16 <-> binary32 conversions (no Float16Array in Node 20).
+// IEEE 754 binary16 and bfloat16 <-> binary32 conversions (no Float16Array in Node 20): exact widening, narrowing
+// rounds to nearest even like numpy's astype(float16) and torch's .half() / .bfloat16().
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -31,6 +32,22 @@ export function halfToFloat32(bits: Uint16Array): Float32Array {
   return out;
 }
 
+/** Decodes `count` little-endian binary16 values from bytes (exact). */
+export function decodeFloat16(bytes: Uint8Array, count: number): Float32Array {
+  const t = table();
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = t[bytes[2 * i]! | (bytes[2 * i + 1]! << 8)]!;
+  return out;
+}
+
+/** Decodes `count` little-endian bfloat16 values (the upper 16 bits of a float32; exact). */
+export function decodeBFloat16(bytes: Uint8Array, count: number): Float32Array {
+  const out = new Float32Array(count);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < count; i++) bits[i] = ((bytes[2 * i]! | (bytes[2 * i + 1]! << 8)) << 16) >>> 0;
+  return out;
+}
+
 /**
  * Rounds a number to the nearest binary16 bit pattern (ties to even), through float32 first
  * (exact for values that are already float32). Overflow gives infinity, NaN stays NaN.
@@ -54,8 +71,18 @@ export function numberToHalfBits(value: number): number {
     if (rem > halfway || (rem === halfway && (half & 1) === 1)) half++;
     return sign | half;
   }
+  // A carry out of the mantissa correctly moves to the next exponent (up to infinity, 0x7c00).
   let half = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
   if (rem > 0x1000 || (rem === 0x1000 && (half & 1) === 1)) half++;
   return sign | half;
+}
+
+/** Rounds a number to the nearest bfloat16 bit pattern through float32 (ties to even; NaN stays NaN). */
+export function numberToBFloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) return ((x >>> 16) | 0x40) & 0xffff;
+  const rounded = x + 0x7fff + ((x >>> 16) & 1);
+  return (rounded >>> 16) & 0xffff;
 }

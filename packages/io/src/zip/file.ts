@@ -2,7 +2,7 @@
 // positioned reads) or whole and asynchronously (read + inflate off the event loop).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { DatasetError, ioError } from '../errors.ts';
+import { IoError, osError } from '../errors.ts';
 import type { NpyArray } from '../npy/dtype.ts';
 import { parseNpy } from '../npy/read.ts';
 import {
@@ -24,10 +24,10 @@ function preadExact(fd: number, length: number, position: number, path: string):
     try {
       n = readSync(fd, out, done, length - done, position + done);
     } catch (e) {
-      throw ioError(e, path);
+      throw osError(e, path);
     }
     if (n === 0) {
-      throw new DatasetError('ZIP_CORRUPT', `file ends at ${position + done}, ${length - done} bytes short`, {
+      throw new IoError('ZIP_CORRUPT', `file ends at ${position + done}, ${length - done} bytes short`, {
         file: path,
       });
     }
@@ -56,7 +56,7 @@ export class ZipFileReader {
     try {
       fd = openSync(path, 'r');
     } catch (e) {
-      throw ioError(e, path);
+      throw osError(e, path);
     }
     try {
       const size = fstatSync(fd).size;
@@ -86,11 +86,11 @@ export class ZipFileReader {
 
   /** Reads, inflates and CRC-checks one entry. */
   read(entry: ZipEntry): Uint8Array {
-    if (this.fd === undefined) throw new DatasetError('BAD_ARGUMENT', 'the zip file is closed', { file: this.path });
+    if (this.fd === undefined) throw new IoError('BAD_ARGUMENT', 'the zip file is closed', { file: this.path });
     const fixed = preadExact(this.fd, 30, entry.localHeaderOffset, this.path);
     const dv = new DataView(fixed.buffer);
     if (dv.getUint32(0, true) !== 0x04034b50) {
-      throw new DatasetError('ZIP_CORRUPT', `entry ${JSON.stringify(entry.name)}: local header not found`, {
+      throw new IoError('ZIP_CORRUPT', `entry ${JSON.stringify(entry.name)}: local header not found`, {
         file: this.path,
       });
     }
@@ -104,7 +104,7 @@ export class ZipFileReader {
     );
     const name = new TextDecoder().decode(rest.subarray(0, nameLength));
     if (name !== entry.name) {
-      throw new DatasetError(
+      throw new IoError(
         'ZIP_CORRUPT',
         `entry ${JSON.stringify(entry.name)}: the local header names it ${JSON.stringify(name)}`,
         {
@@ -148,7 +148,7 @@ export async function readNpzFileAsync(path: string, keys?: readonly string[]): 
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw ioError(e, path);
+    throw osError(e, path);
   }
   const entries = listZipEntries(bytes, path);
   const wanted = keys === undefined ? undefined : new Set(keys.map((k) => `${k}.npy`));
@@ -170,7 +170,7 @@ function rawData(bytes: Uint8Array, e: ZipEntry, path: string): Uint8Array {
   const at = e.localHeaderOffset;
   const start = at + 30 + dv.getUint16(at + 26, true) + dv.getUint16(at + 28, true);
   if (start + e.compressedSize > bytes.length) {
-    throw new DatasetError('ZIP_CORRUPT', `entry ${JSON.stringify(e.name)}: data runs past the end of the file`, {
+    throw new IoError('ZIP_CORRUPT', `entry ${JSON.stringify(e.name)}: data runs past the end of the file`, {
       file: path,
     });
   }

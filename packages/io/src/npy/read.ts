@@ -1,8 +1,8 @@
 // The .npy format (numpy/lib/format.py): magic "\x93NUMPY", version 1.0 / 2.0 / 3.0, a Python-literal header
 // {'descr': ..., 'fortran_order': ..., 'shape': (...)}, padding, then the raw data.
-import { DatasetError } from '../errors.ts';
+import { IoError } from '../errors.ts';
+import { halfToFloat32 } from '../float16.ts';
 import { type DtypeInfo, dtypeFromCode, type NpyArray, type NpyData, type NpyDtype, shapeSize } from './dtype.ts';
-import { halfToFloat32 } from './float16.ts';
 import { isPyDict, isPyTuple, type PyValue, parsePyLiteral } from './pyliteral.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -22,13 +22,13 @@ export interface NpyHeader {
   dataLength: number;
 }
 
-function headerError(source: string, message: string, cause?: unknown): DatasetError {
-  return new DatasetError('NPY_BAD_HEADER', message, { file: source, cause });
+function headerError(source: string, message: string, cause?: unknown): IoError {
+  return new IoError('NPY_BAD_HEADER', message, { file: source, cause });
 }
 
 function parseDescr(descr: PyValue, source: string): { info: DtypeInfo; bigEndian: boolean } {
   if (typeof descr !== 'string') {
-    throw new DatasetError(
+    throw new IoError(
       'NPY_UNSUPPORTED_DTYPE',
       `structured dtype ${JSON.stringify(descr)} is not supported (only plain numeric and bool arrays)`,
       { file: source },
@@ -36,7 +36,7 @@ function parseDescr(descr: PyValue, source: string): { info: DtypeInfo; bigEndia
   }
   const m = /^([<>|=]?)([a-zA-Z?])(\d*)$/.exec(descr);
   if (!m) {
-    throw new DatasetError('NPY_UNSUPPORTED_DTYPE', `dtype '${descr}' is not supported`, { file: source });
+    throw new IoError('NPY_UNSUPPORTED_DTYPE', `dtype '${descr}' is not supported`, { file: source });
   }
   const order = m[1]!;
   const kind = m[2] === '?' ? 'b' : m[2]!;
@@ -55,7 +55,7 @@ function parseDescr(descr: PyValue, source: string): { info: DtypeInfo; bigEndia
               : kind === 'f' && (size === '12' || size === '16')
                 ? ' (long double)'
                 : '';
-    throw new DatasetError(
+    throw new IoError(
       'NPY_UNSUPPORTED_DTYPE',
       `dtype '${descr}'${hint} is not supported; supported: float16/32/64, (u)int8-64, bool`,
       { file: source },
@@ -68,7 +68,7 @@ function parseDescr(descr: PyValue, source: string): { info: DtypeInfo; bigEndia
 export function parseNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) {
-      throw new DatasetError(
+      throw new IoError(
         'NPY_BAD_MAGIC',
         bytes.length < MAGIC.length
           ? `${bytes.length} bytes is too short for a .npy file`
@@ -77,12 +77,11 @@ export function parseNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
       );
     }
   }
-  if (bytes.length < 10)
-    throw new DatasetError('NPY_TRUNCATED', 'file ends inside the .npy preamble', { file: source });
+  if (bytes.length < 10) throw new IoError('NPY_TRUNCATED', 'file ends inside the .npy preamble', { file: source });
   const major = bytes[6]!;
   const minor = bytes[7]!;
   if (major < 1 || major > 3 || minor !== 0) {
-    throw new DatasetError(
+    throw new IoError(
       'NPY_UNSUPPORTED_VERSION',
       `.npy format version ${major}.${minor} is not supported (1.0, 2.0 and 3.0 are)`,
       { file: source },
@@ -95,14 +94,13 @@ export function parseNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
     headerLength = dv.getUint16(8, true);
     headerStart = 10;
   } else {
-    if (bytes.length < 12)
-      throw new DatasetError('NPY_TRUNCATED', 'file ends inside the .npy preamble', { file: source });
+    if (bytes.length < 12) throw new IoError('NPY_TRUNCATED', 'file ends inside the .npy preamble', { file: source });
     headerLength = dv.getUint32(8, true);
     headerStart = 12;
   }
   const dataOffset = headerStart + headerLength;
   if (dataOffset > bytes.length) {
-    throw new DatasetError(
+    throw new IoError(
       'NPY_TRUNCATED',
       `the header declares ${headerLength} bytes but the file ends ${bytes.length - headerStart} bytes after its start`,
       { file: source },
@@ -138,7 +136,7 @@ export function parseNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
   const dataLength = count * info.itemSize;
   const available = bytes.length - dataOffset;
   if (!Number.isSafeInteger(dataLength) || dataLength > available) {
-    throw new DatasetError(
+    throw new IoError(
       'NPY_TRUNCATED',
       `the header declares shape (${shape.join(', ')}) of ${info.dtype} = ${Number.isSafeInteger(dataLength) ? dataLength : 'more than 2^53'} bytes of data, but the file holds ${available}`,
       { file: source },
@@ -272,7 +270,7 @@ export function toNumbers(array: NpyArray, source: string): Float64Array {
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
       if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
-        throw new DatasetError('NPY_INT64_OVERFLOW', `value ${v} at index ${i} does not fit a JavaScript number`, {
+        throw new IoError('NPY_INT64_OVERFLOW', `value ${v} at index ${i} does not fit a JavaScript number`, {
           file: source,
         });
       }

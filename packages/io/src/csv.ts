@@ -1,8 +1,8 @@
-// CSV reading (RFC 4180: quoted fields, doubled quotes, newlines inside quotes, CRLF, a UTF-8 BOM) with errors that
-// name the file and the line, as pandas.read_csv reads the files of the datasets (first row = header, blank lines
-// skipped).
+// CSV reading and writing (RFC 4180: quoted fields, doubled quotes, newlines inside quotes, CRLF, a UTF-8 BOM) with
+// errors that name the file and the line, as pandas.read_csv reads the files of the datasets (first row = header,
+// blank lines skipped). The one CSV reader of the workspace: datasets, apps and tests use it.
 import { readFileSync } from 'node:fs';
-import { DatasetError, ioError } from './errors.ts';
+import { IoError, osError } from './errors.ts';
 
 export interface CsvTable {
   readonly source: string;
@@ -23,7 +23,7 @@ export function parseCsv(text: string, source: string): CsvTable {
   let i = 0;
   const n = text.length;
   const fail = (msg: string, at: number): never => {
-    throw new DatasetError('CSV_PARSE', `line ${at}: ${msg}`, { file: source });
+    throw new IoError('CSV_PARSE', `line ${at}: ${msg}`, { file: source });
   };
   while (i < n) {
     const startLine = line;
@@ -80,7 +80,7 @@ export function parseCsv(text: string, source: string): CsvTable {
   }
   const header = records.shift();
   const headerLine = lines.shift();
-  if (!header) throw new DatasetError('CSV_PARSE', 'the file is empty (no header row)', { file: source });
+  if (!header) throw new IoError('CSV_PARSE', 'the file is empty (no header row)', { file: source });
   records.forEach((r, k) => {
     if (r.length !== header.length) {
       fail(`${r.length} fields, the header (line ${headerLine}) has ${header.length}`, lines[k]!);
@@ -95,21 +95,53 @@ export function readCsv(path: string): CsvTable {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw ioError(e, path);
+    throw osError(e, path);
   }
   return parseCsv(text, path);
 }
 
-/** Index of each named column; CSV_MISSING_COLUMN naming every missing one. */
-export function columnIndex<K extends string>(table: CsvTable, columns: readonly K[]): Record<K, number> {
-  const trimmed = table.header.map((h) => h.trim());
-  const missing = columns.filter((c) => !trimmed.includes(c));
+/**
+ * Index of each named column (header names trimmed; with `ignoreCase`, compared in lower case). CSV_MISSING_COLUMN
+ * naming every missing one; CSV_DUPLICATE_COLUMN when a requested column appears more than once (which one is meant
+ * is ambiguous, so none is picked).
+ */
+export function columnIndex<K extends string>(
+  table: CsvTable,
+  columns: readonly K[],
+  options: { readonly ignoreCase?: boolean } = {},
+): Record<K, number> {
+  const norm = (h: string): string => (options.ignoreCase ? h.trim().toLowerCase() : h.trim());
+  const trimmed = table.header.map(norm);
+  const missing = columns.filter((c) => !trimmed.includes(norm(c)));
   if (missing.length > 0) {
-    throw new DatasetError(
+    throw new IoError(
       'CSV_MISSING_COLUMN',
       `missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} (columns: ${trimmed.join(', ')})`,
       { file: table.source },
     );
   }
-  return Object.fromEntries(columns.map((c) => [c, trimmed.indexOf(c)])) as Record<K, number>;
+  for (const c of columns) {
+    const at = trimmed.flatMap((h, k) => (h === norm(c) ? [k + 1] : []));
+    if (at.length > 1) {
+      throw new IoError(
+        'CSV_DUPLICATE_COLUMN',
+        `column '${c}' appears ${at.length} times in the header (columns ${at.join(', ')}); rename or remove the extra one${at.length > 2 ? 's' : ''}`,
+        { file: table.source },
+      );
+    }
+  }
+  return Object.fromEntries(columns.map((c) => [c, trimmed.indexOf(norm(c))])) as Record<K, number>;
+}
+
+/**
+ * One CSV record (no line end): a field holding a quote, the separator's first character, CR or LF is quoted, its
+ * quotes doubled (RFC 4180). `separator` is ',' by default (FairCLIP's official result files use ', ').
+ */
+export function formatCsvRow(fields: readonly string[], separator = ','): string {
+  const sep = separator[0] ?? ',';
+  return fields
+    .map((f) =>
+      f.includes('"') || f.includes(sep) || f.includes('\n') || f.includes('\r') ? `"${f.replaceAll('"', '""')}"` : f,
+    )
+    .join(separator);
 }

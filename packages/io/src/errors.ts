@@ -1,0 +1,72 @@
+// One error type for every problem with a file or an argument: a stable `code` to branch on, the file it concerns,
+// a message that names the problem. Packages that read files through @fairclip/io (datasets, clip) wrap it into
+// their own error type with the same code and message (see `detail`).
+
+/** Stable codes of {@link IoError}. */
+export type IoErrorCode =
+  /** A file or folder is missing. */
+  | 'NOT_FOUND'
+  /** The operating system refused a read or write. */
+  | 'IO'
+  /** The zip container is damaged or truncated (no end record, offsets outside the file, bad CRC, bad deflate data). */
+  | 'ZIP_CORRUPT'
+  /** A zip feature we do not read (encryption, multi-disk archives, compression other than stored/deflate). */
+  | 'ZIP_UNSUPPORTED'
+  /** A zip entry whose name would escape the folder (absolute path, `..`, drive letter). */
+  | 'ZIP_UNSAFE_PATH'
+  /** The `.npy` magic string `\x93NUMPY` is missing. */
+  | 'NPY_BAD_MAGIC'
+  /** The `.npy` header is not a valid dictionary with `descr`, `fortran_order` and `shape`. */
+  | 'NPY_BAD_HEADER'
+  /** A dtype we do not decode (object/pickle, complex, structured, strings, datetime, long double). */
+  | 'NPY_UNSUPPORTED_DTYPE'
+  /** A `.npy` format version other than 1.0, 2.0 and 3.0. */
+  | 'NPY_UNSUPPORTED_VERSION'
+  /** The header declares more data than the file holds. */
+  | 'NPY_TRUNCATED'
+  /** An int64/uint64 value does not fit a JavaScript number exactly (with `int64: 'number'`). */
+  | 'NPY_INT64_OVERFLOW'
+  /** The `.npz` lacks a requested key. */
+  | 'NPZ_MISSING_KEY'
+  /** A CSV file is malformed (unterminated quote, wrong number of fields). */
+  | 'CSV_PARSE'
+  /** A CSV file lacks a required column. */
+  | 'CSV_MISSING_COLUMN'
+  /** A column that is read appears more than once in the CSV header (which one is meant is ambiguous). */
+  | 'CSV_DUPLICATE_COLUMN'
+  /** A caller passed an invalid argument (unknown dtype, bad zip level, a seed that is not a safe integer). */
+  | 'BAD_ARGUMENT';
+
+/** Error raised for a bad file or a bad argument; `file` names the file concerned when there is one. */
+export class IoError extends Error {
+  override readonly name = 'IoError';
+  readonly code: IoErrorCode;
+  readonly file: string | undefined;
+  /** The message without the `CODE: file: ` prefix (for wrapping into another error type with the same text). */
+  readonly detail: string;
+
+  constructor(code: IoErrorCode, message: string, options: { file?: string | undefined; cause?: unknown } = {}) {
+    super(options.file === undefined ? `${code}: ${message}` : `${code}: ${options.file}: ${message}`, {
+      cause: options.cause,
+    });
+    this.code = code;
+    this.file = options.file;
+    this.detail = message;
+  }
+}
+
+/** True when `e` is an {@link IoError} (optionally with the given code). */
+export function isIoError(e: unknown, code?: IoErrorCode): e is IoError {
+  return e instanceof IoError && (code === undefined || e.code === code);
+}
+
+/** Wraps an operating-system error (ENOENT becomes NOT_FOUND) as an IoError naming the path. */
+export function osError(e: unknown, path: string, what = 'read'): IoError {
+  if (e instanceof IoError) return e;
+  const code = (e as { code?: unknown })?.code;
+  if (code === 'ENOENT') return new IoError('NOT_FOUND', 'no such file or folder', { file: path, cause: e });
+  if (code === 'ENOTDIR')
+    return new IoError('NOT_FOUND', 'a parent of this path is not a folder', { file: path, cause: e });
+  const msg = e instanceof Error ? e.message : String(e);
+  return new IoError('IO', `cannot ${what}: ${msg}`, { file: path, cause: e });
+}

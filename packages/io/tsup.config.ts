@@ -1,0 +1,3 @@
+import { libraryConfig } from '../../config/tsup.base.ts';
+
+export default libraryConfig();

@@ -1,0 +1,3 @@
+import { sharedVitestConfig } from '../../config/vitest.shared.ts';
+
+export default sharedVitestConfig();
