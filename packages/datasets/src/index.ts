@@ -75,3 +75,4 @@ export {
 export type { Batch, LoaderOptions, SampleSource, SkippedLoad } from './loader.ts';
 export { DataLoader, EndlessLoader } from './loader.ts';
 export { naturalCompare, naturalSort } from './natural-sort.ts';
+export { batchPlan, EndlessSampler, epochOrder } from './sampler.ts';

@@ -1,6 +1,6 @@
 // Loaders: seeded shuffling, batching, background prefetch, and endless per-group loaders (FairCLIP's group batches).
-import { mixSeed, permutation } from '@fairclip/io';
 import { DatasetError, isDatasetError } from './errors.ts';
+import { batchPlan, EndlessSampler, epochOrder } from './sampler.ts';
 
 /** Anything that can load sample `index` (0 <= index < size) asynchronously. */
 export interface SampleSource<T> {
@@ -104,17 +104,6 @@ async function loadBatch<T>(
   return { epoch, index, indices: keptIdx, items };
 }
 
-/** Splits an order into batches. */
-function batchesOf(order: ArrayLike<number>, batchSize: number, dropLast: boolean): number[][] {
-  const out: number[][] = [];
-  for (let s = 0; s < order.length; s += batchSize) {
-    const b = Array.from({ length: Math.min(batchSize, order.length - s) }, (_, k) => order[s + k]!);
-    if (b.length < batchSize && dropLast) break;
-    out.push(b);
-  }
-  return out;
-}
-
 /** Yields the batches in order while keeping up to `prefetch` further batches loading in the background. */
 async function* prefetched<T>(
   plans: number[][],
@@ -163,12 +152,12 @@ export class DataLoader<T> {
   order(epoch: number): Uint32Array {
     const n = this.source.size;
     if (!this.o.shuffle) return Uint32Array.from({ length: n }, (_, i) => i);
-    return permutation(n, mixSeed(this.o.seed, epoch));
+    return epochOrder(n, this.o.seed, epoch);
   }
 
   /** The batches of one epoch. */
   epoch(epoch = 0): AsyncGenerator<Batch<T>> {
-    const plans = batchesOf(this.order(epoch), this.o.batchSize, this.o.dropLast);
+    const plans = batchPlan(this.order(epoch), this.o.batchSize, this.o.dropLast);
     const { skipCorrupt, onSkip } = this.o;
     return prefetched(
       plans,
@@ -191,7 +180,7 @@ export class EndlessLoader<T> {
   readonly indices: readonly number[];
   private readonly source: SampleSource<T>;
   private readonly o: CheckedOptions;
-  private readonly stream: number;
+  private readonly sampler: EndlessSampler;
   private iterator: AsyncGenerator<Batch<T>>;
 
   constructor(source: SampleSource<T>, indices: readonly number[], options: LoaderOptions & { stream?: number }) {
@@ -212,29 +201,32 @@ export class EndlessLoader<T> {
     }
     this.source = source;
     this.indices = [...indices];
-    this.stream = options.stream ?? 0;
+    this.sampler = new EndlessSampler(this.indices, {
+      batchSize: this.o.batchSize,
+      seed: this.o.seed,
+      stream: options.stream ?? 0,
+      shuffle: this.o.shuffle,
+      dropLast: this.o.dropLast,
+    });
     this.iterator = this.run();
   }
 
   /** The order of pass `pass` (positions into `indices` mapped to source indices). */
   passOrder(pass: number): number[] {
-    const local = this.o.shuffle
-      ? permutation(this.indices.length, mixSeed(this.o.seed, this.stream, pass))
-      : Uint32Array.from({ length: this.indices.length }, (_, i) => i);
-    return Array.from(local, (k) => this.indices[k]!);
+    return this.sampler.passOrder(pass);
   }
 
   private async *run(): AsyncGenerator<Batch<T>> {
-    const { batchSize, dropLast, skipCorrupt, onSkip, prefetch } = this.o;
+    const { skipCorrupt, onSkip, prefetch } = this.o;
     let pass = 0;
-    let plans = batchesOf(this.passOrder(0), batchSize, dropLast);
+    let plans = this.sampler.passPlan(0);
     let pos = 0;
     const queue: Promise<Batch<T>>[] = [];
     const fill = (target: number) => {
       while (queue.length < target) {
         if (pos === plans.length) {
           pass++;
-          plans = batchesOf(this.passOrder(pass), batchSize, dropLast);
+          plans = this.sampler.passPlan(pass);
           pos = 0;
         }
         const p = loadBatch(this.source, plans[pos]!, pass, pos, skipCorrupt, onSkip);

@@ -5,6 +5,7 @@
 
 import { preprocessGrayFloat, preprocessRgb } from '@fairclip/clip';
 import {
+  EndlessSampler,
   FAIRFACE_AGES,
   FAIRFACE_RACES,
   type FairFaceDataset,
@@ -14,7 +15,7 @@ import {
   openFairVlmed,
   truncateNote,
 } from '@fairclip/datasets';
-import { FAIRVLMED_ATTRIBUTES, FAIRVLMED_GROUP_NAMES, FAIRVLMED_GROUPS, mixSeed, permutation } from '@fairclip/io';
+import { FAIRVLMED_ATTRIBUTES, FAIRVLMED_GROUP_NAMES, FAIRVLMED_GROUPS } from '@fairclip/io';
 import { ConfigError, DATASET_ATTRIBUTES, type TrainConfig } from './config.ts';
 
 export type SplitName = 'train' | 'val' | 'test';
@@ -188,37 +189,13 @@ export function openRunData(cfg: TrainConfig, root: string, options: OpenDataOpt
   return { dataset: cfg.data.dataset, root, train, val, test, groupNames, stream };
 }
 
-/** The training loader's sample order of an epoch (torch's shuffle=True; DataLoader.order of @fairclip/datasets). */
-export function epochOrder(n: number, seed: number, epoch: number): Uint32Array {
-  return permutation(n, mixSeed(seed, epoch));
-}
-
-/** Splits an order into batches (the last one smaller unless dropLast). */
-export function batchPlan(order: ArrayLike<number>, batchSize: number, dropLast: boolean): number[][] {
-  const out: number[][] = [];
-  for (let s = 0; s < order.length; s += batchSize) {
-    const b = Array.from({ length: Math.min(batchSize, order.length - s) }, (_, k) => order[s + k]!);
-    if (b.length < batchSize && dropLast) break;
-    out.push(b);
-  }
-  return out;
-}
-
 /**
- * FairCLIP's endless per-group loader (`endless_loader(DataLoader(group, shuffle=True, drop_last=False))`) as a
- * counter: batch number c of the group is batch c mod P of pass ⌊c / P⌋ (P batches per pass), each pass a fresh
- * seeded permutation — the order of @fairclip/datasets' EndlessLoader. Resuming restores `drawn`.
+ * FairCLIP's endless per-group loader for one (attribute, group): @fairclip/datasets' EndlessSampler (the sampler its
+ * EndlessLoader uses) labelled with the group it draws from. Resuming restores `drawn`.
  */
-export class GroupSampler {
+export class GroupSampler extends EndlessSampler {
   readonly attribute: string;
   readonly group: number;
-  readonly indices: readonly number[];
-  readonly batchSize: number;
-  readonly seed: number;
-  readonly stream: number;
-  drawn = 0;
-  private cachedPass = -1;
-  private cachedPlan: number[][] = [];
 
   constructor(
     attribute: string,
@@ -229,33 +206,8 @@ export class GroupSampler {
     stream: number,
   ) {
     if (indices.length === 0) throw new RangeError(`group ${attribute}=${group} has no training samples`);
+    super(indices, { batchSize, seed, stream, shuffle: true, dropLast: false });
     this.attribute = attribute;
     this.group = group;
-    this.indices = indices;
-    this.batchSize = batchSize;
-    this.seed = seed;
-    this.stream = stream;
-  }
-
-  get batchesPerPass(): number {
-    return Math.ceil(this.indices.length / this.batchSize);
-  }
-
-  /** The sample indices of the next group batch (advances the counter). */
-  next(): number[] {
-    const per = this.batchesPerPass;
-    const pass = Math.floor(this.drawn / per);
-    if (pass !== this.cachedPass) {
-      const local = permutation(this.indices.length, mixSeed(this.seed, this.stream, pass));
-      this.cachedPlan = batchPlan(
-        Array.from(local, (k) => this.indices[k]!),
-        this.batchSize,
-        false,
-      );
-      this.cachedPass = pass;
-    }
-    const batch = this.cachedPlan[this.drawn % per]!;
-    this.drawn++;
-    return batch;
   }
 }

@@ -24,7 +24,7 @@ export {
   validateConfig,
 } from './config.ts';
 export type { OpenDataOptions, RunData, SampleInfo, SplitData, SplitName } from './data.ts';
-export { batchPlan, epochOrder, GroupSampler, ImageCache, openRunData } from './data.ts';
+export { GroupSampler, ImageCache, openRunData } from './data.ts';
 export { distancePath, divergenceOptions, solvedGroupDistance, syncGroupDistance } from './distance.ts';
 export type { TrainErrorCode } from './errors.ts';
 export { TrainError } from './errors.ts';

@@ -12,7 +12,7 @@ import {
   readWeightsFile,
 } from '@fairclip/clip';
 import { initCompute } from '@fairclip/compute';
-import { FAIRFACE_PROMPTS, FAIRVLMED_PROMPTS, openFairVlmed } from '@fairclip/datasets';
+import { batchPlan, epochOrder, FAIRFACE_PROMPTS, FAIRVLMED_PROMPTS, openFairVlmed } from '@fairclip/datasets';
 import { sinkhornDivergence } from '@fairclip/ot';
 import { fixturePath } from '@fairclip/test-fixtures';
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,7 +20,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { buildDefaultModel, defaultModelCorpus } from '../scripts/default-model.ts';
 import { CheckpointError, readLatestCheckpoint, writeCheckpoint, writeFileAtomic } from '../src/checkpoint.ts';
 import { ConfigError, type DistanceConfig } from '../src/config.ts';
-import { batchPlan, epochOrder, GroupSampler } from '../src/data.ts';
+import { GroupSampler } from '../src/data.ts';
 import { syncGroupDistance } from '../src/distance.ts';
 import { fairnessPenalty, normaliseScores, similarityScores, sumNormalise } from '../src/losses.ts';
 import { loadModel, paramGroups, resolveModelFiles } from '../src/model.ts';

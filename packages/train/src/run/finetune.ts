@@ -3,11 +3,12 @@
 // final weights as an uninterrupted run.
 import { join } from 'node:path';
 import { clipToSafetensors } from '@fairclip/clip';
+import { batchPlan, epochOrder } from '@fairclip/datasets';
 import type { DivergenceInfo } from '@fairclip/ot';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, type LoadedCheckpoint, writeCheckpoint, writeFileAtomic } from '../checkpoint.ts';
 import { ConfigError } from '../config.ts';
-import { batchPlan, epochOrder, GroupSampler } from '../data.ts';
+import { GroupSampler } from '../data.ts';
 import { distancePath, solvedGroupDistance, syncGroupDistance } from '../distance.ts';
 import { TrainError } from '../errors.ts';
 import { zeroShotSplitScores } from '../evaluate.ts';

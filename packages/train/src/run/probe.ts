@@ -1,10 +1,11 @@
 // Linear probing on frozen CLIP features (the study's linear-probe experiments).
 import { extractFeatures, type FeatureBatch, type HostTensor } from '@fairclip/clip';
+import { epochOrder } from '@fairclip/datasets';
 import { mixSeed, SeededRng } from '@fairclip/io';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, type LoadedCheckpoint, writeCheckpoint } from '../checkpoint.ts';
 import { ConfigError } from '../config.ts';
-import { epochOrder, type SplitData } from '../data.ts';
+import type { SplitData } from '../data.ts';
 import { LinearProbeHead, trainLinearProbe } from '../linear-probe.ts';
 import { progressFor, type RunContext, tokenizeCaptions } from './context.ts';
 import { evaluateSplits, recordEpoch } from './epochs.ts';
