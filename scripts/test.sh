@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: lint, typecheck and every package's tests, then prints one summary line.
+# Runs the whole test suite: lint, typecheck and every package's tests, then the packed packages under plain node
+# (scripts/pack-smoke.mjs), then prints one summary line.
 # REQUIRE_WEBGPU=1 turns "no WebGPU adapter" from a skip into a failure (CI sets it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,10 @@ rm -rf packages/*/.test-results examples/*/.test-results test-fixtures/.test-res
 
 status=0
 node scripts/check-boundaries.mjs || status=1
+node scripts/api-report.mjs --check || status=1
 pnpm exec biome ci . || status=1
 pnpm exec turbo run typecheck test --concurrency=2 --continue --output-logs=full || status=1
+# The published packages as users get them: packed, installed from the tarballs, README examples under plain node.
+node scripts/pack-smoke.mjs || status=1
 node scripts/test-summary.mjs || status=1
 exit $status

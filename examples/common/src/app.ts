@@ -3,7 +3,8 @@
  * check paths, preset and overrides before initCompute, run the preset once per seed (finished runs reused,
  * interrupted ones resumed), write summary.md / summary.json and print the table. An app is a declaration (AppSpec).
  */
-import { CliError, parseRunArgs, resolveConfig, type TrainConfig } from '@fairclip/train';
+import { resolvePresetConfig, type TrainConfig } from '@fairclip/train';
+import { CliError, parseRunArgs } from './cli.ts';
 import {
   baseOverrides,
   computeFor,
@@ -27,7 +28,7 @@ import {
  * An unknown preset throws @fairclip/train's ConfigError naming it.
  */
 export function embeddedProfile(preset: string): string[] {
-  const cfg = resolveConfig(preset);
+  const cfg = resolvePresetConfig(preset);
   if (cfg.mode === 'linear-probe') return ['linearProbe.batchSize=16', 'linearProbe.epochs=100'];
   return [];
 }
@@ -94,7 +95,7 @@ export function runPresetApp(app: PresetApp, argv: readonly string[], io: Io): P
     const embedded = args.data === null;
     const data = args.data ?? app.embeddedData?.(args.out) ?? null;
     const overrides = [...baseOverrides({ ...args, data }, app.dataset), ...(embedded ? embeddedProfile(preset) : [])];
-    const cfg = resolveConfig(preset, [...overrides, ...args.overrides]); // bad overrides: refused before initCompute
+    const cfg = resolvePresetConfig(preset, [...overrides, ...args.overrides]); // bad overrides: refused before initCompute
     app.check?.(cfg, preset);
     const compute = await computeFor(args);
     const runs = await runSeeds({ preset, args, overrides, compute, io });

@@ -5,15 +5,17 @@
  * similarities and each group's, geomloss SamplesLoss("sinkhorn", p=2, blur=1e-4, diameter=2, scaling=0.95).
  */
 import { samplesLoss } from '@fairclip/ot';
-import { CliError, type loadModel, type Progress, type SplitData } from '@fairclip/train';
+import type { loadModel, Progress, SplitData } from '@fairclip/train';
 import * as tf from '@tensorflow/tfjs-core';
+import { CliError } from './cli.ts';
 
 /** The study's distance (distance_test.py). */
 export const STUDY_DISTANCE = { loss: 'sinkhorn', p: 2, blur: 1e-4, diameter: 2, scaling: 0.95 } as const;
 
 export type DistanceSolver = 'geomloss' | 'auto';
 
-export interface GroupDistance {
+/** One row of the distances table: the distance between the split's similarities and one group's. */
+export interface GroupDistanceRow {
   attribute: string;
   group: string;
   n: number;
@@ -64,7 +66,7 @@ export function groupDistances(
   attributes: readonly string[],
   groupNames: Readonly<Record<string, readonly string[]>>,
   solver: DistanceSolver,
-): GroupDistance[] {
+): GroupDistanceRow[] {
   const all = Float64Array.from(sims);
   return attributes.flatMap((a) =>
     (groupNames[a] ?? []).flatMap((name, g) => {
@@ -86,5 +88,5 @@ export function groupDistances(
 export interface CellDistancesFile {
   key: string;
   weights: string | null;
-  distances: GroupDistance[];
+  distances: GroupDistanceRow[];
 }

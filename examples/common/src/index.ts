@@ -1,6 +1,6 @@
 /**
  * Shared plumbing of the example apps (kept out of the libraries: apps pick backends and default paths, libraries
- * never do). Every app is: parse the common flags (@fairclip/train's parseRunArgs), check the user's paths before
+ * never do). Every app is: parse the common flags (parseRunArgs, ./cli.ts), check the user's paths before
  * any work, initCompute, run a preset once per seed (finished runs are reused, interrupted ones resume), aggregate.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
@@ -8,16 +8,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ComputeHandle, initCompute } from '@fairclip/compute';
 import { aggregateRuns, formatMeanStd, type RunSummary } from '@fairclip/fairness';
-import {
-  CliError,
-  checkPath,
-  configHash,
-  type RunArgs,
-  resolveConfig,
-  runTraining,
-  type SplitEval,
-  type TrainConfig,
-} from '@fairclip/train';
+import { configHash, resolvePresetConfig, runTraining, type SplitEval, type TrainConfig } from '@fairclip/train';
+import { CliError, checkPath, type RunArgs } from './cli.ts';
 
 /** The repository root (this file is examples/common/src/index.ts; bundled apps are examples/<app>/dist/cli.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -74,7 +66,7 @@ export function checkDataset(data: string | null, dataset: 'fairvlmed' | 'fairfa
 }
 
 /** Checks a weights file and returns its absolute path. */
-export function checkWeights(file: string): string {
+export function checkWeightsFile(file: string): string {
   const p = absolute(file);
   checkPath(p, 'file', 'weights file', LAYOUTS.weights);
   return p;
@@ -123,7 +115,7 @@ export function sameShapesAsDefaultModel(file: string): boolean {
 export function modelOverrides(args: RunArgs, weights: string | null = args.weights[0] ?? null): string[] {
   const out: string[] = [];
   const userArch = args.overrides.some((o) => o.startsWith('model.arch='));
-  const file = weights === null ? null : checkWeights(weights);
+  const file = weights === null ? null : checkWeightsFile(weights);
   if (!userArch && (file === null || sameShapesAsDefaultModel(file)))
     out.push(`model.arch=${JSON.stringify(DEFAULT_MODEL)}`);
   if (file !== null) out.push(`model.weights=${JSON.stringify(file)}`);
@@ -208,10 +200,10 @@ export interface SeedsOptions {
  */
 export async function runSeeds(o: SeedsOptions): Promise<SeedRun[]> {
   const base = [...o.overrides, ...o.args.overrides];
-  const seeds = o.args.seeds.length > 0 ? o.args.seeds : [resolveConfig(o.preset, base).training.seed];
+  const seeds = o.args.seeds.length > 0 ? o.args.seeds : [resolvePresetConfig(o.preset, base).training.seed];
   const runs: SeedRun[] = [];
   for (const [k, seed] of seeds.entries()) {
-    const config = resolveConfig(o.preset, [...base, `training.seed=${seed}`]);
+    const config = resolvePresetConfig(o.preset, [...base, `training.seed=${seed}`]);
     const outDir = join(absolute(o.args.out), o.folder ?? o.preset, `seed-${seed}`);
     const hash = configHash(config);
     const found = readResult(outDir);
@@ -409,5 +401,6 @@ export function checkpointLabels(files: readonly (string | null)[]): string[] {
   }
 }
 export * from './app.ts';
+export * from './cli.ts';
 export * from './distances.ts';
 export * from './testing.ts';

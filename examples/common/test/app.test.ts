@@ -4,9 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFixtureJson } from '@fairclip/test-fixtures';
-import { CliError, PRESET_NAMES, resolveConfig, type TrainConfig } from '@fairclip/train';
+import { PRESET_NAMES, resolvePresetConfig, type TrainConfig } from '@fairclip/train';
 import { afterAll, describe, expect, test } from 'vitest';
-import { DEFAULT_MODEL, EMBEDDED_FAIRVLMED, embeddedProfile, type PresetApp, runPresetApp } from '../src/index.ts';
+import {
+  CliError,
+  DEFAULT_MODEL,
+  EMBEDDED_FAIRVLMED,
+  embeddedProfile,
+  type PresetApp,
+  runPresetApp,
+} from '../src/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fc-example-app-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -17,9 +24,9 @@ const TRAIN = synth.counts.train.samples;
 describe('embeddedProfile', () => {
   test('linear probing gets a batch that fits the embedded training split and a short budget', () => {
     expect(embeddedProfile('linear-probe')).toEqual(['linearProbe.batchSize=16', 'linearProbe.epochs=100']);
-    const preset = resolveConfig('linear-probe').linearProbe!;
+    const preset = resolvePresetConfig('linear-probe').linearProbe!;
     expect(Math.floor(TRAIN / preset.batchSize)).toBe(0); // the preset alone makes no batch (the bug it fixes)
-    const lp = resolveConfig('linear-probe', embeddedProfile('linear-probe')).linearProbe!;
+    const lp = resolvePresetConfig('linear-probe', embeddedProfile('linear-probe')).linearProbe!;
     expect(Math.floor(TRAIN / lp.batchSize)).toBeGreaterThanOrEqual(1);
     expect(lp.warmupEpochs).toBe(preset.warmupEpochs);
     expect(lp.evalEvery).toBe(preset.evalEvery);
@@ -27,10 +34,10 @@ describe('embeddedProfile', () => {
   });
 
   test('every FairVLMed preset, profiled, has at least one training batch on the embedded data', () => {
-    const fairvlmed = PRESET_NAMES.filter((p) => resolveConfig(p).data.dataset === 'fairvlmed');
+    const fairvlmed = PRESET_NAMES.filter((p) => resolvePresetConfig(p).data.dataset === 'fairvlmed');
     expect(fairvlmed.length).toBeGreaterThan(5);
     for (const p of fairvlmed) {
-      const cfg = resolveConfig(p, embeddedProfile(p));
+      const cfg = resolvePresetConfig(p, embeddedProfile(p));
       if (cfg.mode === 'linear-probe') expect(Math.floor(TRAIN / cfg.linearProbe!.batchSize), p).toBeGreaterThan(0);
       else {
         expect(embeddedProfile(p), p).toEqual([]);

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '@fairclip/test-fixtures';
-import { parseRunArgs, type SplitEval } from '@fairclip/train';
+import type { SplitEval } from '@fairclip/train';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
   checkDataset,
@@ -12,6 +12,7 @@ import {
   EMBEDDED_FAIRVLMED,
   markdownTable,
   modelOverrides,
+  parseRunArgs,
   type SeedRun,
   sameShapesAsDefaultModel,
   summarizeSeeds,

@@ -8,11 +8,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   baseOverrides,
+  CliError,
+  COMMON_HELP,
   checkpointLabels,
   computeFor,
   type Io,
   markdownTable,
   modelOverrides,
+  parseRunArgs,
   runMain,
   runSeeds,
   type SeedRun,
@@ -21,7 +24,6 @@ import {
   writeSummary,
 } from '@fairclip/example-common';
 import { formatMeanStd } from '@fairclip/fairness';
-import { CliError, COMMON_HELP, parseRunArgs } from '@fairclip/train';
 
 export const HELP = `Usage: fairclip-evaluate-checkpoint --weights FILE [--weights FILE]... [options]
 

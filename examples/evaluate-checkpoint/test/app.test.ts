@@ -10,7 +10,7 @@ import { readSafetensors, writeSafetensors } from '@fairclip/clip';
 import { EMBEDDED_FAIRVLMED, runCaptured } from '@fairclip/example-common';
 import { fairnessReport } from '@fairclip/fairness';
 import { fixturePath } from '@fairclip/test-fixtures';
-import { ImageCache, loadModel, openRunData, resolveConfig, resolveModelFiles } from '@fairclip/train';
+import { ImageCache, loadModel, openRunData, resolveModelFiles, resolvePresetConfig } from '@fairclip/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, test } from 'vitest';
 import { runApp } from '../src/app.ts';
@@ -35,7 +35,7 @@ function perturbed(amplitude = 0.05): string {
 }
 
 async function recomputed() {
-  const cfg = resolveConfig('clip-zeroshot', [
+  const cfg = resolvePresetConfig('clip-zeroshot', [
     `model.arch=${JSON.stringify(fixturePath('default-model/config.json'))}`,
   ]);
   const loaded = await loadModel(resolveModelFiles(cfg), 0);

@@ -5,8 +5,14 @@
  */
 import { cpSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EMBEDDED_FAIRFACE, type Io, type PresetApp, runPresetApp, seedsLine } from '@fairclip/example-common';
-import { COMMON_HELP } from '@fairclip/train';
+import {
+  COMMON_HELP,
+  EMBEDDED_FAIRFACE,
+  type Io,
+  type PresetApp,
+  runPresetApp,
+  seedsLine,
+} from '@fairclip/example-common';
 
 export const FAIRFACE_PRESETS = ['fairface-clip-zeroshot', 'fairface-clip-finetune', 'fairface-fairclip-plus'] as const;
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runCaptured } from '@fairclip/example-common';
 import { rocAuc } from '@fairclip/fairness';
 import { fixturePath } from '@fairclip/test-fixtures';
-import { ImageCache, loadModel, openRunData, resolveConfig, resolveModelFiles } from '@fairclip/train';
+import { ImageCache, loadModel, openRunData, resolveModelFiles, resolvePresetConfig } from '@fairclip/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, test } from 'vitest';
 import { runApp } from '../src/app.ts';
@@ -28,7 +28,7 @@ describe('fairface on the embedded default', () => {
     expect(readFileSync(join(data, 'fairface_label_test.csv'), 'utf8')).toBe(
       readFileSync(fixturePath('fairface-mini/fairface_label_val.csv'), 'utf8'),
     );
-    const cfg = resolveConfig('fairface-clip-zeroshot', [
+    const cfg = resolvePresetConfig('fairface-clip-zeroshot', [
       `model.arch=${JSON.stringify(fixturePath('default-model/config.json'))}`,
     ]);
     const loaded = await loadModel(resolveModelFiles(cfg), 0);

@@ -3,8 +3,7 @@
  * it, the study's debugged version, A-FairCLIP, FairCLIP+), once per seed, and prints the selected epoch's test
  * metrics (mean ± std over seeds). Free of process globals so that tests run it in-process.
  */
-import { type Io, type PresetApp, runPresetApp, seedsLine } from '@fairclip/example-common';
-import { COMMON_HELP } from '@fairclip/train';
+import { COMMON_HELP, type Io, type PresetApp, runPresetApp, seedsLine } from '@fairclip/example-common';
 
 /** The fine-tuning presets on FairVLMed (linear probing and FairFace have their own apps). */
 export const FINETUNE_PRESETS = [

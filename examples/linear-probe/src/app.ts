@@ -2,8 +2,7 @@
  * The linear-probe app: frozen CLIP image (or image + text) features, BatchNorm + linear head trained with LARS
  * (FairCLIP's mae/main_linprobe.py, preset linear-probe), once per seed; test metrics at the best validation AUC.
  */
-import { type Io, type PresetApp, runPresetApp, seedsLine } from '@fairclip/example-common';
-import { CliError, COMMON_HELP } from '@fairclip/train';
+import { CliError, COMMON_HELP, type Io, type PresetApp, runPresetApp, seedsLine } from '@fairclip/example-common';
 
 export const HELP = `Usage: fairclip-linear-probe [options]
 

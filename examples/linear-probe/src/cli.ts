@@ -1,6 +1,4 @@
 // Command-line entry of the linear-probe app (built by tsup to dist/cli.js with a node shebang).
-// Training needs tfjs-core's gradients: bundled here, since plain Node cannot load that ES-module file.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { processIo } from '@fairclip/example-common';
 import { runApp } from './app.ts';
 

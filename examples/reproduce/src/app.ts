@@ -10,12 +10,15 @@ import { CLIP_CONFIG_NAMES, clipConfig, inferClipConfig } from '@fairclip/clip';
 import {
   baseOverrides,
   type CellDistancesFile,
-  checkWeights,
+  CliError,
+  COMMON_HELP,
+  checkWeightsFile,
   computeFor,
   embeddedProfile,
   groupDistances,
   type Io,
   pairSimilarities,
+  parseRunArgs,
   runMain,
   runSeeds,
   type SeedRun,
@@ -26,17 +29,14 @@ import {
 } from '@fairclip/example-common';
 import { FAIRVLMED_EVAL_ATTRIBUTES } from '@fairclip/io';
 import {
-  CliError,
-  COMMON_HELP,
   configHash,
   ImageCache,
   loadModel,
   openRunData,
   PRESET_NAMES,
-  parseRunArgs,
   presetObject,
-  resolveConfig,
   resolveModelFiles,
+  resolvePresetConfig,
   SCORES_FILE,
   type TrainConfig,
 } from '@fairclip/train';
@@ -100,7 +100,7 @@ ${COMMON_HELP}`;
 /** The cells of the grid: one per variant, or one per attribute for single-attribute regularisers. */
 export function gridCells(variants: readonly string[], attributes: readonly string[]): CellId[] {
   return variants.flatMap((variant): CellId[] => {
-    const f = resolveConfig(variant).fairness;
+    const f = resolvePresetConfig(variant).fairness;
     const perAttribute = f !== null && Object.keys(f.attributes).length === 1;
     return perAttribute ? attributes.map((attribute) => ({ variant, attribute })) : [{ variant, attribute: null }];
   });
@@ -244,7 +244,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
     // one architecture for every variant: the weights file's (presets differ: FairCLIP+ and the probe use ViT-L/14)
     const archOverride: string[] = [];
     if (args.weights[0] !== undefined && !args.overrides.some((o) => o.startsWith('model.arch='))) {
-      const file = checkWeights(args.weights[0]);
+      const file = checkWeightsFile(args.weights[0]);
       const arch = archOfWeights(file);
       if (
         arch === null &&
@@ -268,7 +268,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
       ...(embedded
         ? [
             ...embeddedProfile(c.variant),
-            ...(resolveConfig(c.variant).mode === 'finetune' ? [`training.epochs=${EMBEDDED_EPOCHS}`] : []),
+            ...(resolvePresetConfig(c.variant).mode === 'finetune' ? [`training.epochs=${EMBEDDED_EPOCHS}`] : []),
           ]
         : []),
       ...(c.attribute ? [`fairness.attributes=${JSON.stringify({ [c.attribute]: 1 })}`] : []),
@@ -278,7 +278,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
     const userOverrides = (c: CellId) =>
       args.overrides.filter((o) => presetObject(c.variant)[o.split(/[.=]/, 1)[0] as string] !== null);
     // every configuration is checked before any work
-    const configs = cells.map((c) => resolveConfig(c.variant, [...cellOverrides(c), ...userOverrides(c)]));
+    const configs = cells.map((c) => resolvePresetConfig(c.variant, [...cellOverrides(c), ...userOverrides(c)]));
     const compute = await computeFor(args);
     const out = resolve(args.out);
     const cache = new ImageCache();

@@ -9,31 +9,31 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { basename, join, resolve } from 'node:path';
 import {
   baseOverrides,
+  CliError,
+  COMMON_HELP,
   checkDataset,
   checkpointLabels,
   computeFor,
-  type GroupDistance,
+  type GroupDistanceRow,
   groupDistances,
   type Io,
   markdownTable,
   modelOverrides,
   pairSimilarities,
+  parseRunArgs,
   runMain,
   STUDY_DISTANCE,
   takeOption,
   textTable,
 } from '@fairclip/example-common';
 import {
-  CliError,
-  COMMON_HELP,
   configHash,
   ImageCache,
   loadModel,
   openRunData,
   Progress,
-  parseRunArgs,
-  resolveConfig,
   resolveModelFiles,
+  resolvePresetConfig,
 } from '@fairclip/train';
 
 export const HELP = `Usage: fairclip-sinkhorn-distances [--weights FILE]... [options]
@@ -55,10 +55,10 @@ export interface CheckpointDistances {
   weights: string | null;
   key: string;
   similarities: number[];
-  distances: GroupDistance[];
+  distances: GroupDistanceRow[];
 }
 
-export { checkpointLabels, type GroupDistance, groupDistances, STUDY_DISTANCE };
+export { checkpointLabels, type GroupDistanceRow, groupDistances, STUDY_DISTANCE };
 
 const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? v.toPrecision(4) : v.toExponential(3));
 
@@ -78,7 +78,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
     const root = checkDataset(args.data, 'fairvlmed');
     const files: (string | null)[] = args.weights.length ? args.weights : [null];
     const configs = files.map((w) =>
-      resolveConfig(args.preset, [
+      resolvePresetConfig(args.preset, [
         ...baseOverrides(args, 'fairvlmed').filter((o) => !o.startsWith('model.')),
         ...modelOverrides(args, w),
         ...args.overrides,

@@ -12,7 +12,7 @@ import { readSafetensors, writeSafetensors } from '@fairclip/clip';
 import { EMBEDDED_FAIRVLMED, runCaptured } from '@fairclip/example-common';
 import { samplesLoss } from '@fairclip/ot';
 import { fixturePath } from '@fairclip/test-fixtures';
-import { ImageCache, loadModel, openRunData, resolveConfig, resolveModelFiles } from '@fairclip/train';
+import { ImageCache, loadModel, openRunData, resolveModelFiles, resolvePresetConfig } from '@fairclip/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, test } from 'vitest';
 import { checkpointLabels, runApp } from '../src/app.ts';
@@ -50,7 +50,7 @@ describe('sinkhorn-distances over two checkpoints', () => {
     expect(r.bar).toContain(`${labelA} [`);
 
     // independent similarities: diag(logits_per_image) of ClipModel.forward on the GPT-4 summaries
-    const cfg = resolveConfig('clip-zeroshot', [
+    const cfg = resolvePresetConfig('clip-zeroshot', [
       `model.arch=${JSON.stringify(fixturePath('default-model/config.json'))}`,
     ]);
     const loaded = await loadModel(resolveModelFiles(cfg), 0);

@@ -3,8 +3,7 @@
  * "A photo of non-glaucoma" / "A photo of glaucoma", p₁ = softmax₁), with every fairness metric per attribute.
  * Free of process globals so that tests run it in-process.
  */
-import { type Io, type PresetApp, runPresetApp } from '@fairclip/example-common';
-import { COMMON_HELP } from '@fairclip/train';
+import { COMMON_HELP, type Io, type PresetApp, runPresetApp } from '@fairclip/example-common';
 
 export const HELP = `Usage: fairclip-zero-shot [options]
 

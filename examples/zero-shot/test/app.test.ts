@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { EMBEDDED_FAIRVLMED, runCaptured } from '@fairclip/example-common';
 import { fairnessReport } from '@fairclip/fairness';
 import { fixturePath } from '@fairclip/test-fixtures';
-import { ImageCache, loadModel, openRunData, resolveConfig, resolveModelFiles } from '@fairclip/train';
+import { ImageCache, loadModel, openRunData, resolveModelFiles, resolvePresetConfig } from '@fairclip/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, test } from 'vitest';
 import { runApp } from '../src/app.ts';
@@ -23,7 +23,7 @@ const x100 = (v: number | null) => (v === null ? '–' : (v * 100).toFixed(2));
 
 /** Zero-shot scores recomputed from the encoders, independently of the evaluation code of @fairclip/train. */
 async function recomputedReport() {
-  const cfg = resolveConfig('clip-zeroshot', [
+  const cfg = resolvePresetConfig('clip-zeroshot', [
     `model.arch=${JSON.stringify(fixturePath('default-model/config.json'))}`,
   ]);
   const loaded = await loadModel(resolveModelFiles(cfg), cfg.training.seed);

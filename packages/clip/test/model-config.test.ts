@@ -15,10 +15,10 @@ import {
   inferClipConfig,
   PARAMETER_GROUPS,
   parseClipConfig,
-  stateDictSpec,
-  toTokenBatch,
   WeightsMismatchError,
 } from '../src/index.ts';
+import { stateDictSpec } from '../src/model/spec.ts';
+import { toTokenBatch } from '../src/model/tokens.ts';
 import { goldenTinyVit } from './model-helpers.ts';
 
 const G = goldenTinyVit();

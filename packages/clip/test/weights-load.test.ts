@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   ClipModel,
   clipToSafetensors,
-  detectWeightsFormat,
   loadClip,
   parseClipConfig,
   readSafetensors,
@@ -20,6 +19,7 @@ import {
   saveClip,
   WeightsMismatchError,
 } from '../src/index.ts';
+import { detectWeightsFormat } from '../src/weights/load.ts';
 import { expectSameValues, goldenTinyVit, readFixtureBytes, resnetTiny } from './model-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fairclip-clip-'));

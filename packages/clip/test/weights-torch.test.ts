@@ -12,8 +12,8 @@ import {
   readTorchCheckpoint,
   readWeights,
   type StateDict,
-  unpickle,
 } from '../src/index.ts';
+import { unpickle } from '../src/weights/pickle.ts';
 import { expectSameValues, readFixtureBytes } from './model-helpers.ts';
 
 interface WeightsExpected {

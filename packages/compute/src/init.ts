@@ -22,6 +22,7 @@ import {
   NoAdapterError,
   SoftwareAdapterRefusedError,
 } from './errors.ts';
+import { registerGradientsOnce } from './gradients.ts';
 import { registerKernels } from './kernels.ts';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
@@ -66,14 +67,18 @@ export interface ComputeHandle {
    * call: such errors do not throw, the affected commands are skipped. Always [] off webgpu.
    */
   takeErrors(): string[];
-  /** Releases the device (webgpu: destroys it and drops Dawn's instance once the last handle is disposed). */
+  /**
+   * Releases the backend. webgpu, once the last handle to the device is disposed: removes tfjs' backend (its
+   * buffers), waits for submitted work, destroys the device and waits until Dawn has reported the loss. Dawn's
+   * instance stays alive for the process (see `dawnInstance`).
+   */
   dispose(): Promise<void>;
 }
 
 type WebGPUModule = { create(flags: string[]): GPU; globals: Record<string, unknown> };
 
 interface WebGPUContext {
-  gpu: GPU | undefined;
+  gpu: GPU;
   device: GPUDevice;
   adapterInfo: AdapterInfoSummary;
   limits: Record<string, number>;
@@ -84,9 +89,52 @@ interface WebGPUContext {
 
 let liveWebGPU: WebGPUContext | undefined;
 
+/**
+ * Dawn instances (what the 'webgpu' package's `create(flags)` returns), one per flag set, referenced for the life of
+ * the process and never dropped. Dawn's Node binding polls its instance (`InstanceBase::ProcessEvents`, scheduled
+ * with setImmediate while any of its promises is pending, device.lost included) through a poller that holds a raw
+ * pointer to the native instance inside this JS object, while every adapter, device, buffer and queue object keeps
+ * the poller itself alive. Once this object is unreferenced V8 may collect it (freeing the instance) while those
+ * objects still exist, and the next poll locks a mutex in freed memory: the process aborts with glibc's
+ * `tpp.c: __pthread_tpp_change_priority` assertion, `std::system_error: Invalid argument` or SIGSEGV, depending on
+ * what the freed memory holds by then. No point in time is known after which no such object can exist (tfjs and
+ * user code may hold the device), so the instance is never released. An idle instance costs no CPU and does not
+ * keep Node from exiting. Reusing it also makes Dawn enumerate the adapters once per process instead of per call.
+ */
+const dawnInstances = new Map<string, GPU>();
+
+function dawnInstance(mod: WebGPUModule, flags: readonly string[]): GPU {
+  const key = JSON.stringify(flags);
+  let gpu = dawnInstances.get(key);
+  if (gpu === undefined) {
+    gpu = mod.create([...flags]);
+    dawnInstances.set(key, gpu);
+  }
+  return gpu;
+}
+
+/** The flags of Dawn's create() for these options. */
+function dawnFlags(opts: Pick<InitComputeOptions, 'dawnFlags' | 'adapter'>): string[] {
+  const flags = [...(opts.dawnFlags ?? [])];
+  if (opts.adapter !== undefined) flags.push(`adapter=${opts.adapter}`);
+  return flags;
+}
+
+/** How long dispose() waits for Dawn to report the loss of a destroyed device (it normally takes one poll). */
+const LOST_AFTER_DESTROY_MS = 5000;
+
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
 const never = new Promise<DeviceLostError>(() => {});
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Settles with p's value, or undefined after ms; the timer is cleared either way (it never delays exit). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 function limitsRecord(limits: GPUSupportedLimits): Record<string, number> {
   const out: Record<string, number> = {};
@@ -102,11 +150,25 @@ function limitsRecord(limits: GPUSupportedLimits): Record<string, number> {
   return out;
 }
 
+/**
+ * Dawn for Node: the `webgpu` package, an optional peer dependency (about 130 MB of native binaries that cpu/wasm
+ * users never load), imported only when the webgpu backend is requested or probed.
+ */
 async function loadNodeWebGPU(): Promise<WebGPUModule> {
   const spec = 'webgpu'; // a variable keeps bundlers from pulling Dawn into browser builds
   try {
     return (await import(/* @vite-ignore */ spec)) as WebGPUModule;
   } catch (cause) {
+    const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
+    // Node: "Cannot find package 'webgpu' imported from …" (a file missing inside the package names its path).
+    if (code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(`'${spec}'`)) {
+      throw new ComputeError(
+        'WEBGPU_UNAVAILABLE',
+        "Backend 'webgpu' in Node needs Dawn, the optional peer dependency 'webgpu', which is not installed. " +
+          "Fix: npm install webgpu (prebuilt for linux/mac/windows x64/arm64), or use backend 'wasm' or 'cpu'.",
+        { cause },
+      );
+    }
     throw new ComputeError(
       'WEBGPU_UNAVAILABLE',
       `Could not load the 'webgpu' package (Dawn for Node): ${(cause as Error).message}. ` +
@@ -161,10 +223,8 @@ async function acquireWebGPU(opts: InitComputeOptions, allowSoftware: boolean): 
   } else if (isNode) {
     const mod = await loadNodeWebGPU();
     Object.assign(globalThis, mod.globals);
-    const flags = [...(opts.dawnFlags ?? [])];
-    if (opts.adapter !== undefined) flags.push(`adapter=${opts.adapter}`);
     try {
-      gpu = mod.create(flags);
+      gpu = dawnInstance(mod, dawnFlags(opts));
     } catch (cause) {
       throw await noAdapterError(`Dawn's create() failed: ${(cause as Error).message}`);
     }
@@ -230,9 +290,7 @@ export async function probeWebGPU(
     if (isNode) {
       const mod = await loadNodeWebGPU();
       Object.assign(globalThis, mod.globals);
-      const flags = [...(opts.dawnFlags ?? [])];
-      if (opts.adapter !== undefined) flags.push(`adapter=${opts.adapter}`);
-      gpu = mod.create(flags);
+      gpu = dawnInstance(mod, dawnFlags(opts));
     }
     if (!gpu) return { adapterInfo: undefined, reason: 'this runtime has no navigator.gpu' };
     const adapter = await gpu.requestAdapter(
@@ -248,14 +306,26 @@ export async function probeWebGPU(
   }
 }
 
-function releaseWebGPU(ctx: WebGPUContext): void {
+/**
+ * Drops one reference to the device; the last one tears it down in a fixed order: tfjs' backend first (it destroys
+ * its buffers while the device still works), then submitted work is awaited, the device destroyed, and the loss
+ * awaited, so that when this resolves Dawn has delivered the device's last callback and the binding no longer
+ * polls for it. The instance (ctx.gpu) is kept: see dawnInstance.
+ */
+async function releaseWebGPU(ctx: WebGPUContext): Promise<void> {
   ctx.refs--;
   if (ctx.refs > 0) return;
+  // Synchronous part first, so that an initCompute() running meanwhile starts from a clean state.
   if (liveWebGPU === ctx) liveWebGPU = undefined;
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu'); // disposes tfjs' buffers
-  ctx.device.destroy();
   if (ctx.definedNavigatorGpu) clearNavigatorGpu();
-  ctx.gpu = undefined; // drop Dawn's instance so the process can exit
+  const { device } = ctx;
+  const lost = deviceLostPromise(device);
+  if (!deviceLost(device)) {
+    await Promise.race([device.queue.onSubmittedWorkDone().catch(() => undefined), lost]);
+  }
+  device.destroy();
+  await within(lost, LOST_AFTER_DESTROY_MS);
 }
 
 async function activate(name: BackendName): Promise<void> {
@@ -280,6 +350,19 @@ async function initCpuLike(name: 'wasm' | 'cpu'): Promise<void> {
   }
   registerKernels();
   await activate(name);
+  if (name === 'cpu') silenceCpuBanner();
+}
+
+/**
+ * tfjs-backend-cpu prints "Hi, looks like you are running TensorFlow.js in Node.js… install our node backend" (via
+ * backend_util.warn) on the first tensor written to a MathBackendCPU instance, guarded by that instance's one-shot
+ * `firstUse` flag. Clearing the flag on the engine's cpu backend silences exactly this banner. tfjs' own switches
+ * are broader: PROD (and IS_TEST) mute every backend_util/log warning, e.g. "Initialization of backend … failed"
+ * with its stack and kernel or gradient re-registration, which must stay visible.
+ */
+function silenceCpuBanner(): void {
+  const backend = tf.findBackend('cpu') as { firstUse?: unknown } | null;
+  if (backend !== null && typeof backend.firstUse === 'boolean') backend.firstUse = false;
 }
 
 function makeHandle(backend: BackendName, ctx: WebGPUContext | undefined, fallbackReasons: string[]): ComputeHandle {
@@ -315,7 +398,7 @@ function makeHandle(backend: BackendName, ctx: WebGPUContext | undefined, fallba
     async dispose() {
       if (disposed) return;
       disposed = true;
-      if (ctx) releaseWebGPU(ctx);
+      if (ctx) await releaseWebGPU(ctx);
     },
   };
   if (ctx) {
@@ -324,32 +407,7 @@ function makeHandle(backend: BackendName, ctx: WebGPUContext | undefined, fallba
   return handle;
 }
 
-let gradientsState: Promise<boolean> | undefined;
-
-/**
- * Registers tfjs-core's gradients (tfjs-core's own `dist/register_all_gradients`). That file is ES module source
- * with extensionless imports: bundlers and vite/vitest load it, plain Node cannot — there it warns once and
- * tf.grad works only for ops whose gradients someone else registered (e.g. by bundling that file or using the
- * `@tensorflow/tfjs` union package). Resolves to whether registration succeeded.
- */
-export function registerGradientsOnce(): Promise<boolean> {
-  gradientsState ??= (async () => {
-    const spec = '@tensorflow/tfjs-core/dist/register_all_gradients';
-    try {
-      await import(/* @vite-ignore */ spec);
-      return true;
-    } catch (err) {
-      if (tf.getGradient('Sum') !== undefined) return true; // registered by someone else
-      console.warn(
-        `[@fairclip/compute] could not load ${spec} (${(err as Error).message.split('\n')[0]}); ` +
-          'tf.grad will fail for ops without a registered gradient. Fix: bundle that file into the app ' +
-          '(tsup noExternal) or run under vite/vitest.',
-      );
-      return false;
-    }
-  })();
-  return gradientsState;
-}
+export { registerGradientsOnce } from './gradients.ts';
 
 /**
  * Initialises a backend, makes it tfjs' active backend and registers this package's kernels on it.
@@ -368,7 +426,7 @@ export async function initCompute(opts: InitComputeOptions = {}): Promise<Comput
       registerKernels();
       await activate('webgpu');
     } catch (err) {
-      releaseWebGPU(ctx);
+      await releaseWebGPU(ctx);
       throw err;
     }
     return makeHandle('webgpu', ctx, []);
@@ -385,7 +443,7 @@ export async function initCompute(opts: InitComputeOptions = {}): Promise<Comput
       await activate('webgpu');
       return makeHandle('webgpu', ctx, reasons);
     } catch (err) {
-      releaseWebGPU(ctx);
+      await releaseWebGPU(ctx);
       throw err;
     }
   } catch (err) {

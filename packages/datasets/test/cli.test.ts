@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '@fairclip/test-fixtures';
 import { afterAll, describe, expect, test } from 'vitest';
-import { runCli, synthSamples } from '../src/index.ts';
+import { runCli } from '../src/cli-main.ts';
+import { synthSamples } from '../src/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

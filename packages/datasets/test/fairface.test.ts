@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath, readFixtureJson } from '@fairclip/test-fixtures';
 import { afterAll, describe, expect, test } from 'vitest';
-import { DatasetError, decodeJpeg, FAIRFACE_PROMPTS, fairfaceCaption, openFairFace } from '../src/index.ts';
+import { decodeJpeg } from '../src/fairface/dataset.ts';
+import { DatasetError, FAIRFACE_PROMPTS, fairfaceCaption, openFairFace } from '../src/index.ts';
 
 interface Expected {
   file: string;

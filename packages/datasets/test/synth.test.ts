@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { readNpz, SeededRng } from '@fairclip/io';
 import { fixturePath, readFixtureJson } from '@fairclip/test-fixtures';
 import { afterAll, describe, expect, test } from 'vitest';
+import { renderFundus } from '../src/fairvlmed/synth.ts';
 import {
   computeStats,
   openFairVlmed,
   readDataSummary,
   readSummaries,
-  renderFundus,
   SYNTH_PROPORTIONS,
   type SynthOptions,
   synthesizeFairVlmed,

@@ -15,9 +15,10 @@ await buildDeviceBundle({
   glvnd: true,
   run: {
     header:
-      'Runs the ot benchmark with WebGPU required. Env as for pnpm bench (BENCH_SECTIONS, BENCH_QUICK, BENCH_OUT, ...).',
+      'Runs the ot benchmark with WebGPU required, as the full variant (FAIRCLIP_BENCH_FULL=1 unless set). Env as for\n' +
+      'pnpm bench (BENCH_SECTIONS, BENCH_QUICK, BENCH_OUT, ...).',
     body: () => `cd "$here"
-export REQUIRE_WEBGPU=1
+export REQUIRE_WEBGPU=1 FAIRCLIP_BENCH_FULL="\${FAIRCLIP_BENCH_FULL:-1}"
 node bench.mjs
 `,
   },

@@ -8,7 +8,16 @@
  */
 import { checkCostExponent, costFromR2, costGradFactor } from './cost.ts';
 import { OtInputError } from './errors.ts';
-import { checkEqualMass, type MatrixInput, type PointsInput, sum, toCloud, toMatrix, toWeights } from './inputs.ts';
+import {
+  checkEqualMass,
+  checkInteger,
+  type MatrixInput,
+  type PointsInput,
+  sum,
+  toCloud,
+  toMatrix,
+  toWeights,
+} from './inputs.ts';
 
 export interface PlanEntry {
   readonly i: number;
@@ -150,7 +159,10 @@ export interface EmdResult {
   plan: Float64Array;
   rows: number;
   cols: number;
-  /** Dual potentials: u_i + v_j <= C_ij, equality on the basis. */
+  /**
+   * Dual potentials: u_i + v_j <= C_ij (to float64 rounding of the potentials), equality on the basis; u = 0 on the
+   * first row of positive weight. Zero-weight rows and columns get the largest feasible potential.
+   */
   u: Float64Array;
   v: Float64Array;
   /** Simplex pivots performed. */
@@ -162,12 +174,22 @@ export interface EmdResult {
 export interface EmdOptions {
   /** Pivot budget (default 100 000, as POT's numItermax). */
   maxPivots?: number;
-  /** Relative tolerance on |Σa − Σb| (default 1e-9). */
+  /**
+   * Relative tolerance on |Σa − Σb| (default 1e-9). Within it the plan moves the smaller mass exactly
+   * (P·1 <= a, Pᵀ·1 <= b, ΣP = min(Σa, Σb)); POT rescales b instead, which agrees to O(|Σa − Σb|·max C).
+   */
   massTolerance?: number;
 }
 
 /**
- * Exact OT on a cost matrix by the transportation simplex (north-west corner start, Dantzig pricing, tree pivots).
+ * Exact OT on a cost matrix by the transportation (network) simplex: north-west corner start, Dantzig pricing,
+ * tree pivots with the strongly-feasible leaving rule (Cunningham), so degenerate pivots cannot cycle.
+ *
+ * Optimality is decided exactly for the given float64 costs: a reduced cost c_ij − u_i − v_j is trusted in float64
+ * only where it is farther from 0 than a bound on its rounding error (which follows the costs along the tree paths of
+ * i and j, not a global cost scale); closer to 0, its sign is taken from the potentials recomputed exactly (sums of
+ * doubles as integers). So costs that differ by 1e-12, or 1e-300 next to 1e300, are never mistaken for ties.
+ * Zero-weight rows and columns carry no mass and are left out of the simplex, as in POT's `EMD_wrap`.
  * O(rows·cols) per pivot: meant for small problems (checks, tests), like POT's `emd` on a few hundred points.
  */
 export function emd(
@@ -182,146 +204,289 @@ export function emd(
   const wa = toWeights('a', a, n);
   const wb = toWeights('b', b, m);
   checkEqualMass(wa, wb, options.massTolerance ?? 1e-9);
-  const scaleB = sum(wa) / sum(wb);
-  for (let j = 0; j < m; j++) wb[j] = wb[j]! * scaleB;
   const maxPivots = options.maxPivots ?? 100_000;
+  checkInteger('maxPivots', maxPivots, 0);
   const c = C.data;
-  // Basis: n + m − 1 cells; adjacency over nodes 0..n−1 (rows) and n..n+m−1 (cols).
-  const flow = new Float64Array(n * m);
+  // Zero-weight rows and columns carry no mass: they stay out of the simplex (as in POT's EMD_wrap).
+  const rowIdx: number[] = [];
+  const colIdx: number[] = [];
+  for (let i = 0; i < n; i++) if (wa[i]! > 0) rowIdx.push(i);
+  for (let j = 0; j < m; j++) if (wb[j]! > 0) colIdx.push(j);
+  const supply = rowIdx.map((i) => exactUnits(wa[i]!));
+  const demand = colIdx.map((j) => exactUnits(wb[j]!));
+  // Σa and Σb agree to massTolerance but rarely to the last bit. The plan moves the smaller mass, exactly: a dummy
+  // column (or row) of zero cost takes the excess, so P·1 <= a, Pᵀ·1 <= b, ΣP = min(Σa, Σb). This is symmetric in
+  // (a, C) ↔ (b, Cᵀ), unlike rescaling b, whose rounding could force mass through any cell (at 1e300 a cost).
+  let gap = 0n;
+  for (const s of supply) gap += s;
+  for (const d of demand) gap -= d;
+  const nk = rowIdx.length;
+  const mk = colIdx.length;
+  const rowsX = gap < 0n ? nk + 1 : nk;
+  const colsX = gap > 0n ? mk + 1 : mk;
+  if (gap > 0n) demand.push(gap);
+  if (gap < 0n) supply.push(-gap);
+  const sub = new Float64Array(rowsX * colsX);
+  for (let s = 0; s < nk; s++) {
+    for (let t = 0; t < mk; t++) sub[s * colsX + t] = c[rowIdx[s]! * m + colIdx[t]!]!;
+  }
+  const r = networkSimplex(supply, demand, sub, maxPivots);
+  const plan = new Float64Array(n * m);
+  const u = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  const v = new Float64Array(m).fill(Number.POSITIVE_INFINITY);
+  for (let s = 0; s < nk; s++) {
+    u[rowIdx[s]!] = r.pot[s]!;
+    for (let t = 0; t < mk; t++) plan[rowIdx[s]! * m + colIdx[t]!] = r.flow[s * colsX + t]!;
+  }
+  for (let t = 0; t < mk; t++) v[colIdx[t]!] = r.pot[rowsX + t]!;
+  // Rows, then columns, without mass: the largest potential that keeps u_i + v_j <= C_ij (no flow, so no slackness
+  // condition to meet).
+  for (let i = 0; i < n; i++) {
+    if (wa[i]! > 0) continue;
+    for (const j of colIdx) u[i] = Math.min(u[i]!, c[i * m + j]! - v[j]!);
+  }
+  for (let j = 0; j < m; j++) {
+    if (wb[j]! > 0) continue;
+    for (let i = 0; i < n; i++) v[j] = Math.min(v[j]!, c[i * m + j]! - u[i]!);
+  }
+  let value = 0;
+  for (let k = 0; k < plan.length; k++) value += plan[k]! * c[k]!;
+  return { value, plan, rows: n, cols: m, u, v, pivots: r.pivots, converged: r.converged };
+}
+
+/** 2⁻⁵², twice float64's unit roundoff: the factor of the rounding-error bound on a computed reduced cost. */
+const EPS = 2 ** -52;
+const f64Bits = new DataView(new ArrayBuffer(8));
+
+/** x exactly, as an integer number of 2⁻¹⁰⁷⁴ (the smallest subnormal): sums of these never round. */
+function exactUnits(x: number): bigint {
+  f64Bits.setFloat64(0, x);
+  const bits = f64Bits.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const fraction = bits & 0xfffffffffffffn;
+  const units = biased === 0 ? fraction : (fraction | 0x10000000000000n) << BigInt(biased - 1);
+  return bits >> 63n ? -units : units;
+}
+
+/** An integer number of 2⁻¹⁰⁷⁴ as the nearest double (one rounding: a sticky bit stands for the bits shifted out). */
+function unitsToNumber(units: bigint): number {
+  const neg = units < 0n;
+  const mag = neg ? -units : units;
+  const shift = mag.toString(2).length - 1000;
+  let x: number;
+  if (shift <= 0) {
+    x = Number(mag) * 2 ** -1074;
+  } else {
+    const s = BigInt(shift);
+    let q = mag >> s;
+    if (q << s !== mag) q |= 1n;
+    x = Number(q) * 2 ** (shift - 1074);
+  }
+  return neg ? -x : x;
+}
+
+interface SimplexResult {
+  /** The optimal plan, each entry rounded once from its exact value. */
+  flow: Float64Array;
+  /** Potentials, rows 0..n−1 (u) then columns (v), each rounded once from its exact value. */
+  pot: Float64Array;
+  pivots: number;
+  converged: boolean;
+}
+
+/**
+ * The transportation simplex on supplies and demands in integer units of 2⁻¹⁰⁷⁴, all > 0, Σ supply = Σ demand
+ * exactly. Nodes: rows 0..n−1, columns n..n+m−1; basic cells (i, j) are tree arcs row i → column j.
+ *
+ * Flows are exact (sums and differences of the weights), so ties in the ratio test are real ties, degenerate pivots
+ * move exactly nothing, and no residue of rounding is left on a cell whose exact flow is 0 (which next to a 1e300
+ * cost would be ruinous).
+ */
+function networkSimplex(supply: bigint[], demand: bigint[], c: Float64Array, maxPivots: number): SimplexResult {
+  const n = supply.length;
+  const m = demand.length;
+  const N = n + m;
+  const flow: bigint[] = new Array<bigint>(n * m).fill(0n);
   const basic = new Uint8Array(n * m);
-  const adj: number[][] = Array.from({ length: n + m }, () => []);
-  const addBasic = (i: number, j: number) => {
-    basic[i * m + j] = 1;
+  const adj: number[][] = Array.from({ length: N }, () => []);
+  const cellOf = (s: number, t: number) => (s < n ? s * m + (t - n) : t * m + (s - n));
+  const link = (k: number) => {
+    const i = Math.floor(k / m);
+    const j = k - i * m;
+    basic[k] = 1;
     adj[i]!.push(n + j);
     adj[n + j]!.push(i);
   };
-  const removeBasic = (i: number, j: number) => {
-    basic[i * m + j] = 0;
+  const unlink = (k: number) => {
+    const i = Math.floor(k / m);
+    const j = k - i * m;
+    basic[k] = 0;
     const r = adj[i]!;
     r.splice(r.indexOf(n + j), 1);
     const s = adj[n + j]!;
     s.splice(s.indexOf(i), 1);
   };
+  // North-west corner start, ties moving down a row. Rooted at row 0 it is strongly feasible: a cell that opens a
+  // new column (its arc points away from the root) always carries positive flow, as every weight is > 0; only a cell
+  // that opens a new row (its arc points toward the root) can be degenerate.
   {
     let i = 0;
     let j = 0;
-    let remA = wa[0]!;
-    let remB = wb[0]!;
+    let remA = supply[0]!;
+    let remB = demand[0]!;
     for (;;) {
-      const last = i === n - 1 && j === m - 1;
-      const q = last ? Math.max(remA, remB, 0) : Math.max(0, Math.min(remA, remB));
+      let q = remB; // min of two bigints (Math.min takes numbers)
+      if (remA < remB) q = remA;
       flow[i * m + j] = q;
-      addBasic(i, j);
-      if (last) break;
+      link(i * m + j);
+      if (i === n - 1 && j === m - 1) break;
       const moveI = j === m - 1 || (i < n - 1 && remA <= remB);
       remA -= q;
       remB -= q;
       if (moveI) {
         i++;
-        remA = wa[i]!;
+        remA = supply[i]!;
       } else {
         j++;
-        remB = wb[j]!;
+        remB = demand[j]!;
       }
     }
   }
-  let cmax = 0;
-  for (let k = 0; k < c.length; k++) cmax = Math.max(cmax, Math.abs(c[k]!));
-  const tol = 1e-12 * Math.max(cmax, 1e-300);
-  const u = new Float64Array(n);
-  const v = new Float64Array(m);
-  const parent = new Int32Array(n + m);
-  const order: number[] = [];
-  const computePotentials = () => {
-    // BFS over the basis tree from row 0: u_i + v_j = C_ij on basic cells.
-    parent.fill(-2);
+  // The basis tree from the root (row 0): parent, depth, potentials (u_i + v_j = C_ij on basic cells, u_0 = 0) and
+  // mag = Σ|C| along the path from the root, which bounds |potential| and, times depth·2⁻⁵³, its rounding error.
+  const parent = new Int32Array(N);
+  const depth = new Int32Array(N);
+  const pot = new Float64Array(N);
+  const mag = new Float64Array(N);
+  const order = new Int32Array(N);
+  const buildTree = () => {
     parent[0] = -1;
-    u[0] = 0;
-    order.length = 0;
-    order.push(0);
-    for (let h = 0; h < order.length; h++) {
+    order[0] = 0;
+    let len = 1;
+    for (let h = 0; h < len; h++) {
       const node = order[h]!;
       for (const nb of adj[node]!) {
-        if (parent[nb] !== -2) continue;
+        if (nb === parent[node]) continue;
+        const cc = c[cellOf(node, nb)]!;
         parent[nb] = node;
-        order.push(nb);
-        if (nb >= n) v[nb - n] = c[node * m + (nb - n)]! - u[node]!;
-        else u[nb] = c[nb * m + (node - n)]! - v[node - n]!;
+        depth[nb] = depth[node]! + 1;
+        pot[nb] = cc - pot[node]!;
+        mag[nb] = mag[node]! + Math.abs(cc);
+        order[len++] = nb;
       }
     }
   };
+  // The same potentials without rounding (only when a reduced cost is within its error bound of 0, and at the end).
+  const exactPot: bigint[] = new Array<bigint>(N);
+  const buildExactPotentials = () => {
+    exactPot[0] = 0n;
+    for (let h = 1; h < N; h++) {
+      const node = order[h]!;
+      const p = parent[node]!;
+      exactPot[node] = exactUnits(c[cellOf(node, p)]!) - exactPot[p]!;
+    }
+  };
+  const rowSide: number[] = [];
+  const colSide: number[] = [];
   let pivots = 0;
   let converged = false;
-  while (pivots <= maxPivots) {
-    computePotentials();
-    let best = -tol;
-    let ei = -1;
-    let ej = -1;
+  for (;;) {
+    buildTree();
+    // Pricing (Dantzig): the most negative reduced cost among those whose sign survives rounding; if there is none,
+    // the most negative of the reduced costs within their error bound of 0, computed exactly.
+    let enter = -1;
+    let best = 0;
     for (let i = 0; i < n; i++) {
+      const ui = pot[i]!;
       for (let j = 0; j < m; j++) {
-        if (basic[i * m + j]) continue;
-        const r = c[i * m + j]! - u[i]! - v[j]!;
-        if (r < best) {
-          best = r;
-          ei = i;
-          ej = j;
+        const k = i * m + j;
+        const r = c[k]! - ui - pot[n + j]!;
+        if (r < best && !basic[k]) {
+          const err = EPS * (depth[i]! + depth[n + j]! + 2) * (mag[i]! + mag[n + j]! + Math.abs(c[k]!));
+          if (r < -err) {
+            best = r;
+            enter = k;
+          }
         }
       }
     }
-    if (ei < 0) {
+    if (enter < 0) {
+      let bestExact = 0n;
+      let exact = false;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < m; j++) {
+          const k = i * m + j;
+          if (basic[k]) continue;
+          const r = c[k]! - pot[i]! - pot[n + j]!;
+          const err = EPS * (depth[i]! + depth[n + j]! + 2) * (mag[i]! + mag[n + j]! + Math.abs(c[k]!));
+          if (r > err) continue;
+          if (!exact) {
+            buildExactPotentials();
+            exact = true;
+          }
+          const rx = exactUnits(c[k]!) - exactPot[i]! - exactPot[n + j]!;
+          if (rx < bestExact) {
+            bestExact = rx;
+            enter = k;
+          }
+        }
+      }
+    }
+    if (enter < 0) {
       converged = true;
       break;
     }
     if (pivots === maxPivots) break;
-    // Tree path from column node n+ej up to the root and from row node ei up to the root; join at the LCA.
-    const pathUp = (start: number) => {
-      const path = [start];
-      let node = start;
-      while (parent[node]! >= 0) {
-        node = parent[node]!;
-        path.push(node);
+    // The cycle of the entering cell (row k → column l): the tree paths from k and from l up to their join (apex).
+    // Oriented along the entering arc it runs apex → … → k → l → … → apex; every other cell on it, starting with the
+    // ones next to k and to l, is traversed column → row and loses θ.
+    const ek = Math.floor(enter / m);
+    const el = n + (enter - ek * m);
+    rowSide.length = 0;
+    colSide.length = 0;
+    let p = ek;
+    let q = el;
+    while (p !== q) {
+      if (depth[p]! >= depth[q]!) {
+        rowSide.push(cellOf(p, parent[p]!));
+        p = parent[p]!;
+      } else {
+        colSide.push(cellOf(q, parent[q]!));
+        q = parent[q]!;
       }
-      return path;
-    };
-    const pr = pathUp(ei);
-    const pc = pathUp(n + ej);
-    const inPr = new Map<number, number>();
-    pr.forEach((node, k) => inPr.set(node, k));
-    let k2 = 0;
-    while (!inPr.has(pc[k2]!)) k2++;
-    const k1 = inPr.get(pc[k2]!)!;
-    // Cycle: (ei, ej) [+], then from col ej along pc to the LCA, then down pr back to row ei; signs alternate.
-    const nodes = [...pc.slice(0, k2 + 1), ...pr.slice(0, k1).reverse()];
-    // nodes: n+ej, ..., lca, ..., ei. Consecutive pairs are basic cells, starting with sign −.
-    const cells: number[] = [];
-    for (let k = 0; k + 1 < nodes.length; k++) {
-      const s = nodes[k]!;
-      const t = nodes[k + 1]!;
-      cells.push(s < n ? s * m + (t - n) : t * m + (s - n));
     }
-    let theta = Number.POSITIVE_INFINITY;
+    let theta = -1n;
+    for (const side of [rowSide, colSide]) {
+      for (let t = 0; t < side.length; t += 2) {
+        const f = flow[side[t]!]!;
+        if (theta < 0n || f < theta) theta = f;
+      }
+    }
+    // Leaving cell: the last blocking cell met going around the cycle from the apex (down to k, across, up from l).
+    // This keeps the tree strongly feasible (every zero-flow arc points toward the root), so pivots cannot cycle.
     let leave = -1;
-    for (let k = 0; k < cells.length; k += 2) {
-      const fl = flow[cells[k]!]!;
-      if (fl < theta) {
-        theta = fl;
-        leave = cells[k]!;
+    for (let t = (colSide.length - 1) & ~1; t >= 0 && leave < 0; t -= 2) {
+      if (flow[colSide[t]!] === theta) leave = colSide[t]!;
+    }
+    for (let t = 0; t < rowSide.length && leave < 0; t += 2) {
+      if (flow[rowSide[t]!] === theta) leave = rowSide[t]!;
+    }
+    if (theta > 0n) {
+      for (const side of [rowSide, colSide]) {
+        for (let t = 0; t < side.length; t++) {
+          const k = side[t]!;
+          flow[k] = t % 2 === 0 ? flow[k]! - theta : flow[k]! + theta;
+        }
       }
     }
-    for (let k = 0; k < cells.length; k++) {
-      const cell = cells[k]!;
-      flow[cell] = k % 2 === 0 ? flow[cell]! - theta : flow[cell]! + theta;
-    }
-    flow[ei * m + ej] = theta;
-    flow[leave] = 0;
-    removeBasic(Math.floor(leave / m), leave % m);
-    addBasic(ei, ej);
+    flow[enter] = theta;
+    unlink(leave);
+    link(enter);
     pivots++;
   }
-  let value = 0;
-  for (let k = 0; k < flow.length; k++) {
-    if (flow[k]! < 0) flow[k] = 0;
-    value += flow[k]! * c[k]!;
-  }
-  return { value, plan: flow, rows: n, cols: m, u, v, pivots, converged };
+  // Potentials of the final basis rounded once from their exact values (the float64 ones above carry the rounding of
+  // every cost on their tree path, which can exceed the potentials themselves).
+  buildExactPotentials();
+  for (let node = 0; node < N; node++) pot[node] = unitsToNumber(exactPot[node]!);
+  return { flow: Float64Array.from(flow, unitsToNumber), pot, pivots, converged };
 }

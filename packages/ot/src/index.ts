@@ -1,4 +1,7 @@
-export { costFromR2, costGradFactor, costMatrix } from './cost.ts';
+// @fairclip/ot: the public API (the README's "API summary"). Internals (the dual loop, the soft-min seams, cost and
+// schedule helpers, the tensor divergence engine) are imported by the modules that need them, and by tests from
+// their modules directly.
+
 export type { DivergenceSolution } from './divergence/api.ts';
 export {
   divergenceFromSolution,
@@ -8,14 +11,11 @@ export {
   solveDivergence,
 } from './divergence/api.ts';
 export type { DivergenceInfo, DivergenceOptions, DivergenceProblem, Engine } from './divergence/types.ts';
-export type { DualPotentials, LoopOptions, LoopResult, PairKind, SoftminSeam } from './dual-loop.ts';
-export { damping, symmetricSinkhornLoop } from './dual-loop.ts';
 export type { OtErrorCode } from './errors.ts';
 export { OtInputError } from './errors.ts';
 export type { EmdOptions, EmdResult, Exact1dOptions, Exact1dResult, PlanEntry } from './exact.ts';
 export { emd, exact1d } from './exact.ts';
 export type { Matrix, MatrixInput, PointCloud, PointsInput } from './inputs.ts';
-export { entropy } from './inputs.ts';
 export type { EngineChoice, RouteQuery, RoutingConfig } from './routing.ts';
 export {
   backendReadsSync,
@@ -33,14 +33,9 @@ export type {
   SolverUsed,
 } from './samples-loss.ts';
 export { samplesLoss } from './samples-loss.ts';
-export { epsilonSchedule, maxDiameter, npArange } from './schedule.ts';
 export type { SinkhornMethod, SinkhornOptions, SinkhornResult } from './sinkhorn.ts';
 export { sinkhorn } from './sinkhorn.ts';
 export type { CostMode } from './softmin-f64.ts';
-export { DENSE_MAX_ENTRIES, F64Seam, logWeights } from './softmin-f64.ts';
-export type { TensorDivergenceParams, TensorDivergenceResult } from './tensor-divergence.ts';
-export { tensorDivergence } from './tensor-divergence.ts';
 export type { TensorCostMode } from './tensor-seam.ts';
-export { pairwiseCost, TensorSeam } from './tensor-seam.ts';
 export type { TensorSinkhornOptions, TensorSinkhornResult } from './tensor-sinkhorn.ts';
 export { sinkhornTensor } from './tensor-sinkhorn.ts';

@@ -240,6 +240,8 @@ describe('exact solvers and routing: bad input', () => {
     expect(r.converged).toBe(false);
     expect(r.pivots).toBe(0);
     expect(emd(u, u, cost).converged).toBe(true);
+    expectOtError(() => emd(u, u, cost, { maxPivots: -1 }), 'INVALID_OPTION', /maxPivots must be an integer >= 0/);
+    expectOtError(() => emd(u, u, cost, { maxPivots: 2.5 }), 'INVALID_OPTION', /maxPivots must be an integer >= 0/);
   });
 
   it('routing settings are validated and restored', () => {

@@ -7,11 +7,22 @@ import { describe, expect, it } from 'vitest';
 import { samplesLoss, sinkhorn } from '../src/index.ts';
 import {
   arbDiracPair,
+  arbLambda,
   arbMatrixCase,
   arbPair,
+  arbPairWithDirections,
+  arbPairWithTranslation,
   arbPermutation,
   arbPlantedPermutation,
   arbWeights,
+  blurRelF64,
+  blurRelSmall,
+  epsOf,
+  epsOfF64,
+  gridDouble,
+  logUniform,
+  relEpsF64,
+  relEpsStandard,
 } from './arbitraries.ts';
 import { expectNear, runs } from './helpers.ts';
 import {
@@ -28,15 +39,15 @@ import {
   assertTranslationInvariance,
   assertTransposeSymmetry,
   assertZeroOnIdentical,
+  blurOf,
   costScale,
 } from './laws.ts';
 import { f64Converged, f64Geomloss, f64Matrix } from './solvers.ts';
 
 const logSolver = f64Matrix('log');
 const stdSolver = f64Matrix('standard');
-/** ε relative to the cost spread Δ: log-uniform in [0.05, 10]·Δ (the generic regime of §8.1). */
-const relEps = fc.double({ min: Math.log(0.05), max: Math.log(10), noNaN: true }).map(Math.exp);
-const epsOf = (spread: number, rel: number) => Math.max(spread, 1e-3) * rel;
+/** ε relative to the cost spread Δ (arbitraries.ts): log-uniform in [1e-2, 10]·Δ, C/ε from ~0.1 to 100 (epsOfF64). */
+const relEps = relEpsF64;
 
 /** POT 0.8.2's sinkhorn_log updates written out (v = log b − lse_i(M + u), u = log a − lse_j(M + v), M = −C/ε). */
 function potLogIterations(
@@ -67,19 +78,18 @@ describe('matrix Sinkhorn laws (cpu-f64)', () => {
     // solve) to the log domain; the log-scalings must still be POT's to rounding.
     fc.assert(
       fc.property(
-        // Costs and log ε uniform on a grid: fc.double draws uniformly over representable doubles (mostly tiny
-        // values), which would almost never mix the two paths.
+        // Costs and log ε uniform on a grid (see arbitraries.ts on fc.double), so both paths mix.
         fc
           .record({ n: fc.integer({ min: 1, max: 8 }), m: fc.integer({ min: 1, max: 8 }) })
           .chain(({ n, m }) =>
             fc.record({
               a: arbWeights(n),
               b: arbWeights(m),
-              C: fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: n * m, maxLength: n * m }),
+              C: fc.array(gridDouble(0, 10, 1000), { minLength: n * m, maxLength: n * m }),
             }),
           )
-          .map(({ a, b, C }) => ({ a, b, C: Float64Array.from(C, (c) => c / 1000), n: a.length, m: b.length })),
-        fc.integer({ min: 0, max: 1_000_000 }).map((t) => 1e-3 * 10 ** (4 * (t / 1_000_000))),
+          .map(({ a, b, C }) => ({ a, b, C: Float64Array.from(C), n: a.length, m: b.length })),
+        logUniform(1e-3, 10, 250_000),
         fc.integer({ min: 1, max: 4 }),
         (mc, eps, k) => {
           const r = sinkhorn(mc.a, mc.b, { data: mc.C, rows: mc.n, cols: mc.m }, eps, { maxIter: k, tol: 0 });
@@ -96,7 +106,7 @@ describe('matrix Sinkhorn laws (cpu-f64)', () => {
   it('plan is non-negative with marginals a and b', async () => {
     await fc.assert(
       fc.asyncProperty(arbMatrixCase(), relEps, async (mc, rel) => {
-        const sol = await logSolver.solve(mc.a, mc.b, mc.C, mc.n, mc.m, epsOf(mc.spread, rel));
+        const sol = await logSolver.solve(mc.a, mc.b, mc.C, mc.n, mc.m, epsOfF64(mc, rel));
         expect(sol.converged).toBe(true);
         assertPlanMarginals(logSolver, mc, sol);
       }),
@@ -106,17 +116,15 @@ describe('matrix Sinkhorn laws (cpu-f64)', () => {
 
   it('OT(a, b, C) = OT(b, a, Cᵀ) with the transposed plan', async () => {
     await fc.assert(
-      fc.asyncProperty(arbMatrixCase(), relEps, (mc, rel) =>
-        assertTransposeSymmetry(logSolver, mc, epsOf(mc.spread, rel)),
-      ),
+      fc.asyncProperty(arbMatrixCase(), relEps, (mc, rel) => assertTransposeSymmetry(logSolver, mc, epsOfF64(mc, rel))),
       { numRuns: runs(40) },
     );
   });
 
   it('scaling C and ε together scales the value', async () => {
     await fc.assert(
-      fc.asyncProperty(arbMatrixCase(), relEps, fc.double({ min: 0.01, max: 100, noNaN: true }), (mc, rel, lambda) =>
-        assertCostEpsScaling(logSolver, mc, epsOf(mc.spread, rel), lambda),
+      fc.asyncProperty(arbMatrixCase(), relEps, arbLambda, (mc, rel, lambda) =>
+        assertCostEpsScaling(logSolver, mc, epsOfF64(mc, rel), lambda),
       ),
       { numRuns: runs(40) },
     );
@@ -127,7 +135,7 @@ describe('matrix Sinkhorn laws (cpu-f64)', () => {
       fc.asyncProperty(
         arbMatrixCase().chain((mc) => fc.tuple(fc.constant(mc), arbPermutation(mc.n), arbPermutation(mc.m))),
         relEps,
-        ([mc, pr, pc], rel) => assertPermutationEquivariance(logSolver, mc, epsOf(mc.spread, rel), pr, pc),
+        ([mc, pr, pc], rel) => assertPermutationEquivariance(logSolver, mc, epsOfF64(mc, rel), pr, pc),
       ),
       { numRuns: runs(40) },
     );
@@ -135,7 +143,7 @@ describe('matrix Sinkhorn laws (cpu-f64)', () => {
 
   it('log and standard iterations agree where the scaling domain is stable (ε >= max C/20)', async () => {
     await fc.assert(
-      fc.asyncProperty(arbMatrixCase(), fc.double({ min: 0.05, max: 10, noNaN: true }), (mc, rel) =>
+      fc.asyncProperty(arbMatrixCase(), relEpsStandard, (mc, rel) =>
         assertSolversAgree(logSolver, stdSolver, mc, epsOf(Math.max(...mc.C), rel)),
       ),
       { numRuns: runs(40) },
@@ -155,7 +163,8 @@ describe('matrix Sinkhorn laws (cpu-f64)', () => {
     await fc.assert(
       fc.asyncProperty(
         arbPlantedPermutation(),
-        fc.double({ min: Math.log(1e-4), max: Math.log(5e-3), noNaN: true }).map(Math.exp),
+        // ε log-uniform in [1e-4, 5e-3]: C/ε from 1e3 to 1e5
+        logUniform(1e-4, 5e-3),
         ({ perm, C, n }, eps) => assertPlantedPermutation(logSolver, perm, C, n, eps),
       ),
       { numRuns: runs(30) },
@@ -164,8 +173,8 @@ describe('matrix Sinkhorn laws (cpu-f64)', () => {
 });
 
 describe('Sinkhorn divergence laws (cpu-f64)', () => {
-  const blurRel = fc.double({ min: 0.1, max: 2, noNaN: true });
-  const blurOf = (pc: Parameters<typeof costScale>[0], rel: number) => rel * Math.sqrt(2 * costScale(pc));
+  /** blur / diameter log-uniform in [0.01, 2]: max C/ε from 0.125 to 5000 (arbitraries.ts). */
+  const blurRel = blurRelF64;
 
   it('debiased divergence is >= 0 (converged)', async () => {
     await fc.assert(
@@ -196,15 +205,8 @@ describe('Sinkhorn divergence laws (cpu-f64)', () => {
 
   it('translation formula S(α, β + t) = S(α, β) − ⟨m_α − m_β, t⟩ + ½|t|²', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        arbPair({ maxN: 8 }).chain((pc) =>
-          fc.tuple(
-            fc.constant(pc),
-            fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: pc.x.d, maxLength: pc.x.d }),
-          ),
-        ),
-        blurRel,
-        ([pc, t], rel) => assertTranslationFormula(f64Converged, pc, t, blurOf(pc, rel)),
+      fc.asyncProperty(arbPairWithTranslation({ maxN: 8 }), blurRel, ([pc, t], rel) =>
+        assertTranslationFormula(f64Converged, pc, t, blurOf(pc, rel)),
       ),
       { numRuns: runs(20) },
     );
@@ -212,26 +214,17 @@ describe('Sinkhorn divergence laws (cpu-f64)', () => {
 
   it('invariant to translating both clouds (geomloss schedule: at every iteration count; and converged)', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        arbPair({ maxN: 8 }).chain((pc) =>
-          fc.tuple(
-            fc.constant(pc),
-            fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: pc.x.d, maxLength: pc.x.d }),
-          ),
-        ),
-        blurRel,
-        async ([pc, t], rel) => {
-          await assertTranslationInvariance(f64Geomloss, pc, t, blurOf(pc, rel));
-          await assertTranslationInvariance(f64Converged, pc, t, blurOf(pc, rel));
-        },
-      ),
+      fc.asyncProperty(arbPairWithTranslation({ maxN: 8 }), blurRel, async ([pc, t], rel) => {
+        await assertTranslationInvariance(f64Geomloss, pc, t, blurOf(pc, rel));
+        await assertTranslationInvariance(f64Converged, pc, t, blurOf(pc, rel));
+      }),
       { numRuns: runs(20) },
     );
   });
 
   it('1-D: tends to the exact sorted-quantile W as blur → 0, within ε(H(α)+H(β))/2', async () => {
     await fc.assert(
-      fc.asyncProperty(arbPair({ maxD: 1, maxN: 8 }), fc.double({ min: 0.02, max: 0.2, noNaN: true }), (pc, rel) =>
+      fc.asyncProperty(arbPair({ maxD: 1, maxN: 8 }), blurRelSmall, (pc, rel) =>
         assertNearExact1d(f64Converged, pc, blurOf(pc, rel)),
       ),
       { numRuns: runs(20) },
@@ -241,20 +234,9 @@ describe('Sinkhorn divergence laws (cpu-f64)', () => {
   it('envelope gradients agree with central finite differences (converged)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        arbPair({ maxN: 6 }).chain((pc) =>
-          fc.tuple(
-            fc.constant(pc),
-            fc.array(fc.double({ min: -1, max: 1, noNaN: true }), {
-              minLength: pc.x.n * pc.x.d,
-              maxLength: pc.x.n * pc.x.d,
-            }),
-            fc.array(fc.double({ min: -1, max: 1, noNaN: true }), {
-              minLength: pc.y.n * pc.y.d,
-              maxLength: pc.y.n * pc.y.d,
-            }),
-          ),
-        ),
-        fc.double({ min: 0.3, max: 2, noNaN: true }),
+        arbPairWithDirections({ maxN: 6 }),
+        // blur / diameter log-uniform in [0.05, 2]: max C/ε up to 200
+        logUniform(0.05, 2),
         ([pc, dx, dy], rel) =>
           assertGradientFiniteDifference(
             f64Converged,
@@ -270,7 +252,8 @@ describe('Sinkhorn divergence laws (cpu-f64)', () => {
 
   it('known answer: Dirac to Dirac gives OT_ε = C(x, y) (biased) and S = C(x, y) (debiased), any blur', async () => {
     fc.assert(
-      fc.property(arbDiracPair(), fc.double({ min: 1e-3, max: 10, noNaN: true }), fc.boolean(), (pc, blur, debias) => {
+      // blur log-uniform in [1e-3, 10]: C/ε from ~0 to ~1e8
+      fc.property(arbDiracPair(), logUniform(1e-3, 10), fc.boolean(), (pc, blur, debias) => {
         let r2 = 0;
         for (let k = 0; k < pc.x.d; k++) r2 += (pc.x.data[k]! - pc.y.data[k]!) ** 2;
         const r = samplesLoss(pc.x, pc.y, { blur, debias, geomlossCompatible: true });

@@ -4,7 +4,8 @@
  * tests (fast-check) feed them; the same law runs on every backend with that backend's tolerances.
  */
 import { expect } from 'vitest';
-import { entropy, exact1d } from '../src/index.ts';
+import { exact1d } from '../src/index.ts';
+import { entropy } from '../src/inputs.ts';
 import type { MatrixCase, PairCase } from './arbitraries.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -152,6 +153,8 @@ export async function assertSolversAgree(
 
 export interface DivergenceRun {
   value: number;
+  /** The run's own convergence report, where the solver gives one (samplesLoss). */
+  converged?: boolean;
   gradX: Float64Array;
   gradY: Float64Array;
 }
@@ -182,6 +185,11 @@ export function costScale(pc: PairCase): number {
     s += (hi - lo) ** 2;
   }
   return Math.max(s / 2, 1e-3);
+}
+
+/** blur from a relative strength: rel × the bounding-box diameter, so ε = rel²·diam² and max C/ε ≈ 1/(2 rel²). */
+export function blurOf(pc: PairCase, rel: number): number {
+  return rel * Math.sqrt(2 * costScale(pc));
 }
 
 function tolOf(s: DivergenceSolverUnderTest, pc: PairCase, value: number): number {
@@ -303,6 +311,7 @@ export async function assertNearExact1d(s: DivergenceSolverUnderTest, pc: PairCa
   const eps = blur * blur;
   // The bound holds for the converged S_ε only (geomloss's fixed schedule can stop beyond it on degenerate clouds).
   expect(s.converged, `${s.name}: the limit law needs a solver that iterates to convergence`).toBe(true);
+  if (r.converged !== undefined) expect(r.converged, `${s.name}: the run converged`).toBe(true);
   const bound = (eps * (entropy(pc.a) + entropy(pc.b))) / 2;
   expect(Math.abs(r.value - w), `${s.name}: S_ε vs exact W`).toBeLessThanOrEqual(bound + tolOf(s, pc, w));
 }

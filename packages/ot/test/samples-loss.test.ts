@@ -8,13 +8,13 @@ import {
   chooseEngine,
   configureRouting,
   DEFAULT_ROUTING,
-  entropy,
   exact1d,
   type RouteQuery,
   resetRouting,
   samplesLoss,
   sinkhorn,
 } from '../src/index.ts';
+import { entropy } from '../src/inputs.ts';
 import { potCases } from './golden.ts';
 import { expectClose, expectNear, scaledMaxError } from './helpers.ts';
 import { kernelCases } from './kernels.ts';

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initCompute } from '@fairclip/compute';
-import { resolveConfig, runTraining } from '@fairclip/train';
+import { resolvePresetConfig, runTraining } from '@fairclip/train';
 
 const fixtures = fileURLToPath(new URL('../../../test-fixtures/data/', import.meta.url));
 const compute = await initCompute({ backend: 'wasm' }); // 'auto': a hardware GPU, else wasm, else cpu
 
 // A preset plus field overrides (the same strings as the apps' --set FIELD=VALUE); validated before anything runs.
-const config = resolveConfig('fairclip-official-2024', [
+const config = resolvePresetConfig('fairclip-official-2024', [
   `model.arch=${JSON.stringify(join(fixtures, 'default-model', 'config.json'))}`,
   'data.limits.train=4',
   'data.limits.val=8',

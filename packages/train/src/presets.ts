@@ -60,6 +60,6 @@ export function presetObject(name: string): Record<string, unknown> {
  * Resolves a preset with field overrides ("fairness.lambda=1e-6", "training.epochs=3") and validates the result.
  * Throws a ConfigError naming the field before any training starts.
  */
-export function resolveConfig(name: string, overrides: readonly string[] = []): TrainConfig {
+export function resolvePresetConfig(name: string, overrides: readonly string[] = []): TrainConfig {
   return validateConfig(applyOverrides(presetObject(name), overrides));
 }

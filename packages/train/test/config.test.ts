@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { applyOverrides, ConfigError, canonicalJson, validateConfig } from '../src/config.ts';
-import { mergeDeep, PRESET_NAMES, presetObject, resolveConfig } from '../src/presets.ts';
+import { mergeDeep, PRESET_NAMES, presetObject, resolvePresetConfig } from '../src/presets.ts';
 
 const brief = (() => {
   try {
@@ -13,7 +13,7 @@ const brief = (() => {
 
 describe('presets', () => {
   test.each(PRESET_NAMES)('%s validates and cites its source', (name) => {
-    const cfg = resolveConfig(name);
+    const cfg = resolvePresetConfig(name);
     expect(cfg.preset).toBe(name);
     expect(cfg.source).toMatch(/fairclip\.md §\d/);
     const file = JSON.parse(readFileSync(new URL(`../presets/${name}.json`, import.meta.url), 'utf8'));
@@ -21,7 +21,7 @@ describe('presets', () => {
   });
 
   test('the issue-named hyperparameters are what the reference brief says', () => {
-    const o24 = resolveConfig('fairclip-official-2024');
+    const o24 = resolvePresetConfig('fairclip-official-2024');
     expect(o24.fairness).toMatchObject({
       lambda: 1e-7,
       similarity: 'official',
@@ -37,26 +37,29 @@ describe('presets', () => {
       trainable: 'official',
     });
     expect(o24.eval.selection).toBe('test-auc');
-    const o25 = resolveConfig('fairclip-official-2025');
+    const o25 = resolvePresetConfig('fairclip-official-2025');
     expect(o25.fairness).toMatchObject({ lambda: 1e-6 });
     expect(o25.fairness?.distance.blur).toBe(1e-6);
-    const dbg = resolveConfig('fairclip-debugged');
+    const dbg = resolvePresetConfig('fairclip-debugged');
     expect(dbg.fairness?.normalisation).toBe('both');
     expect(dbg.eval.selection).toBe('val-auc');
-    const a = resolveConfig('a-fairclip');
+    const a = resolvePresetConfig('a-fairclip');
     expect(a.optim).toMatchObject({ lr: 1.49e-5, trainable: 'all' });
     expect(a.fairness).toMatchObject({ lambda: 0.07, similarity: 'pair', normalisation: 'none' });
     expect(a.fairness?.distance).toMatchObject({ blur: 1e-4, scaling: 0.95 });
-    const plus = resolveConfig('fairclip-plus');
+    const plus = resolvePresetConfig('fairclip-plus');
     expect(plus.fairness?.attributes).toEqual({ race: 0.5, gender: 0.5 });
-    expect(resolveConfig('clip-zeroshot').eval.prompts).toEqual(['A photo of non-glaucoma', 'A photo of glaucoma']);
-    expect(resolveConfig('linear-probe').linearProbe).toMatchObject({
+    expect(resolvePresetConfig('clip-zeroshot').eval.prompts).toEqual([
+      'A photo of non-glaucoma',
+      'A photo of glaucoma',
+    ]);
+    expect(resolvePresetConfig('linear-probe').linearProbe).toMatchObject({
       blr: 0.1,
       batchSize: 512,
       warmupEpochs: 10,
       weightDecay: 0,
     });
-    const ff = resolveConfig('fairface-fairclip-plus');
+    const ff = resolvePresetConfig('fairface-fairclip-plus');
     expect(ff.fairness).toMatchObject({ lambda: 1e-5, attributes: { age: 0.5, race: 0.5 }, groupBatchSize: 128 });
     expect(ff.fairness?.distance).toMatchObject({ diameter: 2, scaling: 0.9, blur: 1e-4 });
     expect(ff.eval.prompts).toEqual(['A picture of a female person', 'A picture of a male person']);
@@ -70,7 +73,7 @@ describe('presets', () => {
 
 describe('overrides', () => {
   test('field by field', () => {
-    const cfg = resolveConfig('fairclip-official-2024', [
+    const cfg = resolvePresetConfig('fairclip-official-2024', [
       'fairness.lambda=1e-6',
       'training.epochs=3',
       'fairness.attributes.gender=1',
@@ -87,29 +90,33 @@ describe('overrides', () => {
     expect(cfg.eval.every).toBe(2);
   });
   test('unknown field, wrong type and bad values name the field', () => {
-    expect(() => resolveConfig('a-fairclip', ['fairness.lamda=1'])).toThrow(/fairness\.lamda: unknown field/);
-    expect(() => resolveConfig('a-fairclip', ['training.epochs="ten"'])).toThrow(
+    expect(() => resolvePresetConfig('a-fairclip', ['fairness.lamda=1'])).toThrow(/fairness\.lamda: unknown field/);
+    expect(() => resolvePresetConfig('a-fairclip', ['training.epochs="ten"'])).toThrow(
       /training\.epochs: expected a finite number/,
     );
-    expect(() => resolveConfig('a-fairclip', ['fairness.lambda=-1'])).toThrow(/fairness\.lambda: must be >= 0/);
-    expect(() => resolveConfig('a-fairclip', ['fairness.attributes.religion=1'])).toThrow(
+    expect(() => resolvePresetConfig('a-fairclip', ['fairness.lambda=-1'])).toThrow(/fairness\.lambda: must be >= 0/);
+    expect(() => resolvePresetConfig('a-fairclip', ['fairness.attributes.religion=1'])).toThrow(
       /fairness\.attributes\.religion: dataset fairvlmed has no attribute 'religion'/,
     );
-    expect(() => resolveConfig('fairface-fairclip-plus', ['fairness.attributes.language=1'])).toThrow(
+    expect(() => resolvePresetConfig('fairface-fairclip-plus', ['fairness.attributes.language=1'])).toThrow(
       /fairness\.attributes\.language/,
     );
-    expect(() => resolveConfig('clip-zeroshot', ['eval.attributes=["race","income"]'])).toThrow(
+    expect(() => resolvePresetConfig('clip-zeroshot', ['eval.attributes=["race","income"]'])).toThrow(
       /eval\.attributes\[1\]/,
     );
-    expect(() => resolveConfig('a-fairclip', ['fairness.distance.solver=fast'])).toThrow(
+    expect(() => resolvePresetConfig('a-fairclip', ['fairness.distance.solver=fast'])).toThrow(
       /fairness\.distance\.solver: expected one of/,
     );
-    expect(() => resolveConfig('clip-zeroshot', ['fairness.lambda=1'])).toThrow(/fairness: is null/);
-    expect(() => resolveConfig('nope')).toThrow(/unknown preset 'nope'/);
-    expect(() => resolveConfig('a-fairclip', ['model.arch=tiny'])).toThrow(/model\.arch: unknown architecture 'tiny'/);
-    expect(() => resolveConfig('a-fairclip', ['data.limits.val=0'])).toThrow(/data\.limits\.val: must be >= 1/);
-    expect(() => resolveConfig('a-fairclip', ['eval.rateMode="lenient"'])).toThrow(/eval\.rateMode: expected one of/);
-    expect(() => resolveConfig('a-fairclip', ['eval.attributes=["race","race"]'])).toThrow(
+    expect(() => resolvePresetConfig('clip-zeroshot', ['fairness.lambda=1'])).toThrow(/fairness: is null/);
+    expect(() => resolvePresetConfig('nope')).toThrow(/unknown preset 'nope'/);
+    expect(() => resolvePresetConfig('a-fairclip', ['model.arch=tiny'])).toThrow(
+      /model\.arch: unknown architecture 'tiny'/,
+    );
+    expect(() => resolvePresetConfig('a-fairclip', ['data.limits.val=0'])).toThrow(/data\.limits\.val: must be >= 1/);
+    expect(() => resolvePresetConfig('a-fairclip', ['eval.rateMode="lenient"'])).toThrow(
+      /eval\.rateMode: expected one of/,
+    );
+    expect(() => resolvePresetConfig('a-fairclip', ['eval.attributes=["race","race"]'])).toThrow(
       /eval\.attributes\[1\]: attribute 'race' is listed twice/,
     );
     expect(() => applyOverrides({}, ['novalue'])).toThrow(ConfigError);

@@ -24,7 +24,7 @@ import { GroupSampler } from '../src/data.ts';
 import { syncGroupDistance } from '../src/distance.ts';
 import { fairnessPenalty, normaliseScores, similarityScores, sumNormalise } from '../src/losses.ts';
 import { loadModel, paramGroups, resolveModelFiles } from '../src/model.ts';
-import { presetObject, resolveConfig } from '../src/presets.ts';
+import { presetObject, resolvePresetConfig } from '../src/presets.ts';
 import { runTraining } from '../src/run.ts';
 import { groupScoresFromLoaders, selectScores, stepLoss } from '../src/step.ts';
 import { FAIRVLMED_MINI, TINY_MODEL, tempDir } from './helpers/runs.ts';
@@ -73,7 +73,7 @@ describe('a step of the loop', () => {
   let tokens: Int32Array;
   const n = 5;
   beforeAll(async () => {
-    const cfg = resolveConfig('clip-finetune', [TINY_MODEL]);
+    const cfg = resolvePresetConfig('clip-finetune', [TINY_MODEL]);
     const loaded = await loadModel(resolveModelFiles(cfg), 0);
     model = loaded.model;
     let s = 1;
@@ -94,7 +94,7 @@ describe('a step of the loop', () => {
     ['official', 'group-sum'],
     ['pair', 'none'],
   ] as const)('one concatenated group forward = K separate forwards (%s, %s)', async (similarity, normalisation) => {
-    const fairness = { ...resolveConfig('fairclip-official-2024').fairness!, similarity, normalisation };
+    const fairness = { ...resolvePresetConfig('fairclip-official-2024').fairness!, similarity, normalisation };
     const parts = [
       { attribute: 'race', group: 0, positions: [0, 1] },
       { attribute: 'race', group: 1, positions: [2, 3, 4] },
@@ -120,7 +120,7 @@ describe('a step of the loop', () => {
   });
 
   test("'batch' groups: the distances are D(batch scores, scores of the group's samples), gradients reach the model", async () => {
-    const cfg = resolveConfig('a-fairclip', ['fairness.attributes.gender=0.5']);
+    const cfg = resolvePresetConfig('a-fairclip', ['fairness.attributes.gender=0.5']);
     const fairness = {
       ...cfg.fairness!,
       groupSource: 'batch' as const,
@@ -242,7 +242,7 @@ describe('the distance term', () => {
     // geomloss's Gaussian kernel loss ½‖α − β‖²_k, k = exp(−|x − y|²/(2σ²)): {0} vs {1}, σ = 1 → 1 − e^(−1/2)
     const d = syncGroupDistance({ ...cfg, loss: 'gaussian', blur: 1 })(tf.tensor1d([0]), [tf.tensor1d([1])]);
     expect((await d.data())[0]).toBeCloseTo(1 - Math.exp(-0.5), 6);
-    expect(() => resolveConfig('a-fairclip', ['fairness.distance.scaling=1'])).toThrow(/scaling: must be < 1/);
+    expect(() => resolvePresetConfig('a-fairclip', ['fairness.distance.scaling=1'])).toThrow(/scaling: must be < 1/);
   });
 
   test("'official' scores with 'group-sum' normalisation (the official term) by hand", async () => {
@@ -329,7 +329,7 @@ describe('bad configurations are refused before training starts, naming the fiel
     ],
     [
       'an unknown architecture',
-      () => resolveConfig('clip-finetune', ['model.arch="tiny"']).model,
+      () => resolvePresetConfig('clip-finetune', ['model.arch="tiny"']).model,
       /model\.arch: unknown architecture 'tiny'/,
     ],
   ];
@@ -355,7 +355,7 @@ describe('bad configurations are refused before training starts, naming the fiel
   test('missing files and data name their field', async () => {
     const run = (overrides: string[], dataRoot?: string) =>
       runTraining({
-        config: resolveConfig('clip-finetune', overrides),
+        config: resolvePresetConfig('clip-finetune', overrides),
         outDir: join(tempDir('fc-train-bad-'), 'out'),
         ...(dataRoot ? { dataRoot } : {}),
       });
@@ -378,7 +378,7 @@ describe('bad configurations are refused before training starts, naming the fiel
   });
 
   test('the default model resolves its own vocabulary and weights', async () => {
-    const files = resolveModelFiles(resolveConfig('clip-finetune', [TINY_MODEL]));
+    const files = resolveModelFiles(resolvePresetConfig('clip-finetune', [TINY_MODEL]));
     expect(files.weightsFrom).toBe('model.arch');
     expect(files.vocabFrom).toBe('model.arch');
     const w = await readWeightsFile(files.weights!);

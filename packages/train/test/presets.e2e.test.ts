@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ImageCache, openRunData } from '../src/data.ts';
 import { loadModel, resolveModelFiles } from '../src/model.ts';
 import { officialCsvHeader } from '../src/outputs.ts';
-import { PRESET_NAMES, resolveConfig } from '../src/presets.ts';
+import { PRESET_NAMES, resolvePresetConfig } from '../src/presets.ts';
 import { runTraining } from '../src/run.ts';
 import { checkOutputs, FAIRVLMED_MINI, fairfaceWithTest, microFairVlmed, TINY_MODEL, tempDir } from './helpers/runs.ts';
 
@@ -46,7 +46,7 @@ interface Plan {
 }
 
 function plan(preset: string): Plan {
-  const cfg = resolveConfig(preset);
+  const cfg = resolvePresetConfig(preset);
   if (cfg.mode === 'zeroshot')
     return { overrides: [TINY_MODEL, ...LIMITS], epochs: 1, evaluated: 1, steps: 0, checkpoint: false };
   if (cfg.mode === 'linear-probe')
@@ -94,7 +94,7 @@ describe('every preset runs end to end', () => {
 
   test.each(PRESET_NAMES)('%s', async (preset) => {
     const p = plan(preset);
-    const cfg = resolveConfig(preset, p.overrides);
+    const cfg = resolvePresetConfig(preset, p.overrides);
     const isFairface = cfg.data.dataset === 'fairface';
     const outDir = join(out, preset);
     const steps: number[] = [];
@@ -243,7 +243,7 @@ describe('fairness regulariser', () => {
     const out = tempDir('fc-train-lambda-');
     const distances: Record<string, number[]> = {};
     for (const lambda of [0, 10]) {
-      const cfg = resolveConfig('a-fairclip', [
+      const cfg = resolvePresetConfig('a-fairclip', [
         TINY_MODEL,
         'data.limits.train=8',
         'training.batchSize=8',

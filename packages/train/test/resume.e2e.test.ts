@@ -11,7 +11,7 @@ import { initCompute } from '@fairclip/compute';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CheckpointError } from '../src/checkpoint.ts';
 import { ImageCache } from '../src/data.ts';
-import { resolveConfig } from '../src/presets.ts';
+import { resolvePresetConfig } from '../src/presets.ts';
 import { runTraining, type TrainRunOptions } from '../src/run.ts';
 import { microFairVlmed, TINY_MODEL, tempDir } from './helpers/runs.ts';
 
@@ -44,7 +44,7 @@ const read = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8').repl
 
 async function run(overrides: string[], outDir: string, extra: Partial<TrainRunOptions> = {}) {
   const r = await runTraining({
-    config: resolveConfig('a-fairclip', overrides),
+    config: resolvePresetConfig('a-fairclip', overrides),
     outDir,
     dataRoot: data,
     imageCache: cache,
@@ -109,7 +109,7 @@ describe('resume after a kill, wasm backend', () => {
     const again = await run(WASM, reference);
     expect(again.resumedFromStep).toBe(4);
     expectSameWeights(await finalWeights(reference), before);
-    const other = resolveConfig('a-fairclip', [...WASM, 'fairness.lambda=0.5']);
+    const other = resolvePresetConfig('a-fairclip', [...WASM, 'fairness.lambda=0.5']);
     await expect(runTraining({ config: other, outDir: reference, dataRoot: data })).rejects.toThrow(CheckpointError);
     await expect(runTraining({ config: other, outDir: reference, dataRoot: data })).rejects.toThrow(
       /another configuration/,
@@ -117,7 +117,7 @@ describe('resume after a kill, wasm backend', () => {
   });
 
   test('the two-phase distance path (WebGPU) gives the same step as the synchronous one', async () => {
-    const cfg = resolveConfig('a-fairclip', [...WASM, 'training.epochs=1', 'eval.every=1']);
+    const cfg = resolvePresetConfig('a-fairclip', [...WASM, 'training.epochs=1', 'eval.every=1']);
     const dirs = [join(tempDir('fc-train-path-'), 'sync'), join(tempDir('fc-train-path-'), 'two-phase')];
     const losses: number[][] = [[], []];
     for (const [k, path] of (['sync', 'two-phase'] as const).entries()) {
@@ -148,7 +148,7 @@ describe('resume after a kill, wasm backend', () => {
       'linearProbe.warmupEpochs=1',
       'linearProbe.blr=1',
     ];
-    const cfg = resolveConfig('linear-probe', lp);
+    const cfg = resolvePresetConfig('linear-probe', lp);
     const ref = join(tempDir('fc-train-lp-'), 'uninterrupted');
     const killed = join(tempDir('fc-train-lp-'), 'killed');
     const opts = { config: cfg, dataRoot: data, imageCache: cache };

@@ -99,7 +99,7 @@ export interface LoadClipOptions extends Omit<CreateClipOptions, 'weights' | 'so
 }
 
 /** Resolves the configuration of weights (see LoadClipOptions.config). */
-export function resolveConfig(weights: WeightsFile, config: LoadClipOptions['config'], file: string): ClipConfig {
+export function resolveClipConfig(weights: WeightsFile, config: LoadClipOptions['config'], file: string): ClipConfig {
   if (typeof config === 'string') return clipConfig(config as ClipConfigName);
   if (config !== undefined) return parseClipConfig(config, `config for ${file}`);
   const stored = weights.metadata.config;
@@ -116,7 +116,7 @@ export function resolveConfig(weights: WeightsFile, config: LoadClipOptions['con
 /** Builds a model from weights in memory. */
 export function clipFromWeights(bytes: Uint8Array, file = 'weights', options: LoadClipOptions = {}): ClipModel {
   const weights = readWeights(bytes, file, options);
-  return ClipModel.create(resolveConfig(weights, options.config, file), {
+  return ClipModel.create(resolveClipConfig(weights, options.config, file), {
     ...options,
     weights: weights.stateDict,
     source: file,
@@ -126,7 +126,7 @@ export function clipFromWeights(bytes: Uint8Array, file = 'weights', options: Lo
 /** Builds a model from a weights file on disk (Node): safetensors (OpenAI or HF names) or a PyTorch checkpoint. */
 export async function loadClip(path: string, options: LoadClipOptions = {}): Promise<ClipModel> {
   const weights = await readWeightsFile(path, options);
-  return ClipModel.create(resolveConfig(weights, options.config, path), {
+  return ClipModel.create(resolveClipConfig(weights, options.config, path), {
     ...options,
     weights: weights.stateDict,
     source: path,

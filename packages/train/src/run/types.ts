@@ -27,7 +27,7 @@ export interface RunHooks {
 }
 
 export interface TrainRunOptions {
-  /** A configuration (validated here again, so plain objects are fine), e.g. from resolveConfig(preset, overrides). */
+  /** A configuration (validated here again, so plain objects are fine), e.g. from resolvePresetConfig(preset, overrides). */
   config: TrainConfig | unknown;
   /** Output folder: checkpoints, CSVs, result.json, summary.md. A run found there with the same config resumes. */
   outDir: string;

@@ -1,5 +1,6 @@
-// Shared command-line parsing for the example apps: every app takes the same flags, so apps stay thin.
+// The command-line flags every example app shares (so apps stay thin), on node:util's parseArgs.
 import { existsSync, statSync } from 'node:fs';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
 
@@ -23,6 +24,7 @@ export interface RunArgs {
   rest: string[];
 }
 
+/** A user mistake on the command line or in a given path: the apps print its message and exit with code 2. */
 export class CliError extends Error {
   constructor(message: string) {
     super(message);
@@ -44,16 +46,34 @@ export const COMMON_HELP = `Common options:
   --quiet                no progress bar
   --help`;
 
+/** The shorthand flags and the overrides each one stands for. */
 const SHORTHANDS: Record<string, (v: string) => string[]> = {
-  '--lambda': (v) => [`fairness.lambda=${v}`],
-  '--lr': (v) => [`optim.lr=${v}`],
-  '--epochs': (v) => [`training.epochs=${v}`],
-  '--batch-size': (v) => [`training.batchSize=${v}`],
-  '--arch': (v) => [`model.arch=${JSON.stringify(v)}`],
-  '--attribute': (v) => [
+  lambda: (v) => [`fairness.lambda=${v}`],
+  lr: (v) => [`optim.lr=${v}`],
+  epochs: (v) => [`training.epochs=${v}`],
+  'batch-size': (v) => [`training.batchSize=${v}`],
+  arch: (v) => [`model.arch=${JSON.stringify(v)}`],
+  attribute: (v) => [
     `fairness.attributes=${JSON.stringify(Object.fromEntries(v.split(',').map((a) => [a.trim(), 1])))}`,
   ],
 };
+
+const OPTIONS = {
+  preset: { type: 'string' },
+  data: { type: 'string' },
+  weights: { type: 'string', multiple: true },
+  vocab: { type: 'string' },
+  backend: { type: 'string' },
+  seeds: { type: 'string' },
+  out: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  'allow-software-gpu': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  ...Object.fromEntries(Object.keys(SHORTHANDS).map((k) => [k, { type: 'string' }])),
+} satisfies ParseArgsConfig['options'];
+
+const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm', 'cpu'];
 
 function parseSeeds(v: string): number[] {
   const seeds = v
@@ -66,7 +86,11 @@ function parseSeeds(v: string): number[] {
   return seeds;
 }
 
-/** Parses argv (without node and script). Unknown flags are errors. */
+/**
+ * Parses argv (without node and script). Unknown flags are errors; a flag given twice keeps its last value
+ * (`--weights` and `--set` accumulate); `--set` and the shorthands give `overrides` in command-line order; a value
+ * must follow its flag (`--out DIR` or `--out=DIR`; a separate value starting with `--` is taken as a missing value).
+ */
 export function parseRunArgs(argv: readonly string[], defaults: { preset: string; out: string }): RunArgs {
   const args: RunArgs = {
     preset: defaults.preset,
@@ -82,70 +106,61 @@ export function parseRunArgs(argv: readonly string[], defaults: { preset: string
     help: false,
     rest: [],
   };
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i]!;
-    const [flag, inline] =
-      raw.startsWith('--') && raw.includes('=') && !raw.startsWith('--set=')
-        ? [raw.slice(0, raw.indexOf('=')), raw.slice(raw.indexOf('=') + 1)]
-        : [raw, undefined];
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new CliError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--preset':
-        args.preset = value();
+  // Not strict: the checks below give the apps' own messages (and accept a separate value such as "-1e-6").
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      args.rest.push(token.value);
+      continue;
+    }
+    if (token.kind === 'option-terminator') throw new CliError('unknown option -- (see --help)');
+    const { name, rawName } = token;
+    const option = (OPTIONS as Record<string, { type: 'string' | 'boolean' }>)[name];
+    if (option === undefined) throw new CliError(`unknown option ${rawName} (see --help)`);
+    if (option.type === 'boolean') {
+      if (name === 'allow-software-gpu') args.allowSoftwareAdapter = true;
+      else if (name === 'quiet') args.quiet = true;
+      else args.help = true;
+      continue;
+    }
+    const value = token.value;
+    if (value === undefined || (!token.inlineValue && value.startsWith('--')))
+      throw new CliError(`${rawName} needs a value`);
+    switch (name) {
+      case 'preset':
+        args.preset = value;
         break;
-      case '--data':
-        args.data = value();
+      case 'data':
+        args.data = value;
         break;
-      case '--weights':
-        args.weights.push(value());
+      case 'weights':
+        args.weights.push(value);
         break;
-      case '--vocab':
-        args.vocab = value();
+      case 'vocab':
+        args.vocab = value;
         break;
-      case '--backend': {
-        const b = value();
-        if (!['auto', 'webgpu', 'wasm', 'cpu'].includes(b))
-          throw new CliError(`--backend: expected auto, webgpu, wasm or cpu, got "${b}"`);
-        args.backend = b as BackendChoice;
+      case 'backend':
+        if (!(BACKENDS as readonly string[]).includes(value))
+          throw new CliError(`--backend: expected auto, webgpu, wasm or cpu, got "${value}"`);
+        args.backend = value as BackendChoice;
         break;
-      }
-      case '--seeds':
-        args.seeds = parseSeeds(value());
+      case 'seeds':
+        args.seeds = parseSeeds(value);
         break;
-      case '--out':
-        args.out = value();
+      case 'out':
+        args.out = value;
         break;
-      case '--set':
-        args.overrides.push(value());
+      case 'set':
+        args.overrides.push(value);
         break;
-      case '--allow-software-gpu':
-        args.allowSoftwareAdapter = true;
-        break;
-      case '--quiet':
-        args.quiet = true;
-        break;
-      case '--help':
-      case '-h':
-        args.help = true;
-        break;
-      default: {
-        if (raw.startsWith('--set=')) {
-          args.overrides.push(raw.slice('--set='.length));
-          break;
-        }
-        const short = SHORTHANDS[flag];
-        if (short) {
-          args.overrides.push(...short(value()));
-          break;
-        }
-        if (flag.startsWith('-')) throw new CliError(`unknown option ${flag} (see --help)`);
-        args.rest.push(raw);
-      }
+      default:
+        args.overrides.push(...(SHORTHANDS[name] as (v: string) => string[])(value));
     }
   }
   return args;
