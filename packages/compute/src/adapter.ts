@@ -73,3 +73,41 @@ export function diagnoseNoAdapter(d: AdapterDiagnosisEnv, detail = ''): NoVulkan
   const hint = icd ? `VK_ICD_FILENAMES=${icd}${d.exists(icd) ? '' : ' does not exist'}` : 'VK_ICD_FILENAMES is unset';
   return new NoAdapterError([detail, d.platform === 'linux' ? hint : ''].filter(Boolean).join('; '));
 }
+
+/** Vulkan drivers (ICD manifest file names) that are CPU implementations: Mesa's lavapipe, Google's SwiftShader. */
+const SOFTWARE_ICD = /^(lvp_icd[^/]*|vk_swiftshader_icd[^/]*)\.json$/;
+
+/** Environment facts to list the Vulkan drivers the loader would find; injectable for tests. */
+export interface IcdEnv {
+  platform: string;
+  env: Record<string, string | undefined>;
+  /** The .json files of a folder ([] when it does not exist). */
+  listJson: (dir: string) => string[];
+}
+
+/**
+ * The Vulkan driver manifests the loader would use (VK_DRIVER_FILES / VK_ICD_FILENAMES when set, else the standard
+ * search folders), or undefined where that cannot be told (not Linux, VK_ADD_DRIVER_FILES set).
+ */
+export function vulkanDrivers(d: IcdEnv): string[] | undefined {
+  if (d.platform !== 'linux' || d.env.VK_ADD_DRIVER_FILES) return undefined;
+  const explicit = d.env.VK_DRIVER_FILES || d.env.VK_ICD_FILENAMES;
+  if (explicit) return explicit.split(':').filter(Boolean);
+  const config = (d.env.XDG_CONFIG_DIRS || '/etc/xdg').split(':').filter(Boolean);
+  const data = (d.env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':').filter(Boolean);
+  const home = d.env.HOME ? [`${d.env.HOME}/.config`, `${d.env.HOME}/.local/share`] : [];
+  const dirs = [...config, '/etc', ...data, ...home, '/usr/local/share', '/usr/share'].map((p) => `${p}/vulkan/icd.d`);
+  return [...new Set(dirs)].flatMap((dir) => d.listJson(dir).map((f) => `${dir}/${f}`));
+}
+
+/**
+ * When every Vulkan driver the loader would find is a CPU implementation (lavapipe, SwiftShader), their names;
+ * otherwise undefined (a hardware driver, or none, or unknown). initCompute's 'auto' then skips WebGPU without
+ * starting Dawn: a software adapter would be refused anyway.
+ */
+export function softwareOnlyVulkan(d: IcdEnv): string[] | undefined {
+  const drivers = vulkanDrivers(d);
+  if (!drivers || drivers.length === 0) return undefined;
+  const names = drivers.map((p) => p.slice(p.lastIndexOf('/') + 1));
+  return names.every((n) => SOFTWARE_ICD.test(n)) ? names : undefined;
+}

@@ -3,7 +3,14 @@
  * registers this package's kernels. See README "Backend choice".
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type AdapterInfoSummary, describeAdapter, diagnoseNoAdapter, summarizeAdapter } from './adapter.ts';
+import {
+  type AdapterInfoSummary,
+  describeAdapter,
+  diagnoseNoAdapter,
+  type IcdEnv,
+  softwareOnlyVulkan,
+  summarizeAdapter,
+} from './adapter.ts';
 import {
   type BufferStats,
   bufferStats,
@@ -176,6 +183,22 @@ async function loadNodeWebGPU(): Promise<WebGPUModule> {
       { cause },
     );
   }
+}
+
+/** The host's Vulkan driver folders, for softwareOnlyVulkan (Node only). */
+async function hostIcdEnv(): Promise<IcdEnv> {
+  const fs = await import('node:fs');
+  return {
+    platform: process.platform,
+    env: process.env as Record<string, string | undefined>,
+    listJson: (dir: string) => {
+      try {
+        return fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+      } catch {
+        return [];
+      }
+    },
+  };
 }
 
 function diagnosisEnv() {
@@ -436,19 +459,28 @@ export async function initCompute(opts: InitComputeOptions = {}): Promise<Comput
     return makeHandle(backend, undefined, []);
   }
   const reasons: string[] = [];
-  try {
-    const ctx = await acquireWebGPU(opts, allowSoftware);
-    try {
-      registerKernels();
-      await activate('webgpu');
-      return makeHandle('webgpu', ctx, reasons);
-    } catch (err) {
-      await releaseWebGPU(ctx);
-      throw err;
-    }
-  } catch (err) {
-    reasons.push(`webgpu: ${(err as Error).message}`);
+  const softwareOnly = isNode && !allowSoftware ? softwareOnlyVulkan(await hostIcdEnv()) : undefined;
+  if (softwareOnly) {
+    // A software adapter would be refused: do not start Dawn at all (no adapter enumeration, no driver warnings).
+    reasons.push(
+      `webgpu: skipped, the only Vulkan drivers are software (${softwareOnly.join(', ')}); ` +
+        'pass allowSoftwareAdapter: true to use one',
+    );
   }
+  if (!softwareOnly)
+    try {
+      const ctx = await acquireWebGPU(opts, allowSoftware);
+      try {
+        registerKernels();
+        await activate('webgpu');
+        return makeHandle('webgpu', ctx, reasons);
+      } catch (err) {
+        await releaseWebGPU(ctx);
+        throw err;
+      }
+    } catch (err) {
+      reasons.push(`webgpu: ${(err as Error).message}`);
+    }
   try {
     await initCpuLike('wasm');
     return makeHandle('wasm', undefined, reasons);
