@@ -26,7 +26,9 @@ if (mode === 'missing') {
   if (err.message.includes('\n') || !err.message.includes("'webgpu'") || !err.message.includes('npm install webgpu')) {
     throw new Error(`the error should be one line naming the package to install, got: ${err.message}`);
   }
-  const handle = await initCompute({ backend: 'auto' });
+  // allowSoftwareAdapter: on a machine whose only Vulkan driver is software (CI's lavapipe), 'auto' would otherwise skip
+  // WebGPU before looking for Dawn at all; this checks the Dawn-missing path.
+  const handle = await initCompute({ backend: 'auto', allowSoftwareAdapter: true });
   const reason = handle.fallbackReasons[0];
   await handle.dispose();
   if (handle.backend === 'webgpu') throw new Error("'auto' chose webgpu although Dawn is not installed");
