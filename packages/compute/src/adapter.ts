@@ -76,6 +76,12 @@ export function diagnoseNoAdapter(d: AdapterDiagnosisEnv, detail = ''): NoVulkan
 
 /** Vulkan drivers (ICD manifest file names) that are CPU implementations: Mesa's lavapipe, Google's SwiftShader. */
 const SOFTWARE_ICD = /^(lvp_icd[^/]*|vk_swiftshader_icd[^/]*)\.json$/;
+/**
+ * Mesa's drivers for GPUs reached through the kernel's DRM render nodes (/dev/dri/renderD*): without a render node
+ * they find no device. (NVIDIA's and other vendors' drivers are never assumed absent.)
+ */
+const DRM_ICD =
+  /^(intel_icd|intel_hasvk_icd|radeon_icd|nouveau_icd|virtio_icd|gfxstream_vk_icd|freedreno_icd|panfrost_icd|broadcom_icd|asahi_icd|powervr_mesa_icd|lima_icd|etnaviv_icd)[^/]*\.json$/;
 
 /** Environment facts to list the Vulkan drivers the loader would find; injectable for tests. */
 export interface IcdEnv {
@@ -83,6 +89,8 @@ export interface IcdEnv {
   env: Record<string, string | undefined>;
   /** The .json files of a folder ([] when it does not exist). */
   listJson: (dir: string) => string[];
+  /** Whether the machine has a DRM render node (/dev/dri/renderD*). */
+  hasRenderNode: () => boolean;
 }
 
 /**
@@ -101,13 +109,18 @@ export function vulkanDrivers(d: IcdEnv): string[] | undefined {
 }
 
 /**
- * When every Vulkan driver the loader would find is a CPU implementation (lavapipe, SwiftShader), their names;
- * otherwise undefined (a hardware driver, or none, or unknown). initCompute's 'auto' then skips WebGPU without
+ * When the only Vulkan drivers that can find a device are CPU implementations (lavapipe, SwiftShader) — every other
+ * installed driver being one of Mesa's DRM drivers on a machine without a render node — their names; otherwise
+ * undefined (a possible hardware driver, none at all, or unknown). initCompute's 'auto' then skips WebGPU without
  * starting Dawn: a software adapter would be refused anyway.
  */
 export function softwareOnlyVulkan(d: IcdEnv): string[] | undefined {
   const drivers = vulkanDrivers(d);
   if (!drivers || drivers.length === 0) return undefined;
   const names = drivers.map((p) => p.slice(p.lastIndexOf('/') + 1));
-  return names.every((n) => SOFTWARE_ICD.test(n)) ? names : undefined;
+  const software = names.filter((n) => SOFTWARE_ICD.test(n));
+  if (software.length === 0) return undefined;
+  const renderNode = d.hasRenderNode();
+  const otherUsable = names.some((n) => !SOFTWARE_ICD.test(n) && (renderNode || !DRM_ICD.test(n)));
+  return otherUsable ? undefined : software;
 }

@@ -198,6 +198,13 @@ async function hostIcdEnv(): Promise<IcdEnv> {
         return [];
       }
     },
+    hasRenderNode: () => {
+      try {
+        return fs.readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+      } catch {
+        return false;
+      }
+    },
   };
 }
 
