@@ -34,9 +34,9 @@ const tensorFree = new Set(['@fairclip/fairness', '@fairclip/datasets', '@faircl
 const leaves = new Set(['@fairclip/io']);
 /** The README diagram: the @fairclip packages each library may depend on (and import). */
 const ALLOWED = {
-  '@fairclip/compute': [],
+  '@fairclip/compute': ['@fairclip/io'],
   '@fairclip/io': [],
-  '@fairclip/ot': ['@fairclip/compute'],
+  '@fairclip/ot': ['@fairclip/compute', '@fairclip/io'],
   '@fairclip/clip': ['@fairclip/compute', '@fairclip/io'],
   '@fairclip/datasets': ['@fairclip/io'],
   '@fairclip/fairness': ['@fairclip/io'],

@@ -14,7 +14,7 @@
 //   - scripts/pack-smoke/gradients.mjs: tf.grad of tfjs-core ops (Sum, RealDiv, MatMul, Exp, Log, Softmax, …) against
 //     their closed forms, on cpu and wasm, with no tfjs warning about duplicate registrations;
 //   - scripts/pack-smoke/commonjs.cjs: the same from a CommonJS module (the packages are ES modules only).
-// Then a CPU-only user of ot: a second project with only the ot and compute tarballs (no Dawn installed) runs ot's
+// Then a CPU-only user of ot: a second project with only the ot, compute and io tarballs (no Dawn installed) runs ot's
 // README example on cpu and wasm, and scripts/pack-smoke/webgpu-optional.mjs checks that backend 'webgpu' fails with
 // one line naming the package to install while 'auto' falls back; after `npm install webgpu` there, the webgpu backend
 // works (software adapters allowed; no adapter is a skip, or a failure under REQUIRE_WEBGPU=1) and ot's README
@@ -339,16 +339,18 @@ function runCheck(c) {
 }
 for (const c of checks) runCheck(c);
 
-// 5. A CPU-only user of ot: only the ot and compute tarballs, so no Dawn; then the same project with Dawn added.
+// 5. A CPU-only user of ot: only the ot, compute and io tarballs (what ot needs), so no Dawn; then the same project
+// with Dawn added.
 const ot = packages.find(({ pkg }) => pkg.name === '@fairclip/ot');
 const compute = packages.find(({ pkg }) => pkg.name === '@fairclip/compute');
+const io = packages.find(({ pkg }) => pkg.name === '@fairclip/io');
 const otApp = join(work, 'app-ot');
 mkdirSync(otApp);
 writeFileSync(join(otApp, 'package.json'), `${JSON.stringify({ name: 'pack-smoke-ot', private: true }, null, 2)}\n`);
-const otInstall = npmInstall(otApp, [tarballOf(ot.pkg), tarballOf(compute.pkg)]);
+const otInstall = npmInstall(otApp, [tarballOf(ot.pkg), tarballOf(compute.pkg), tarballOf(io.pkg)]);
 report(
   !otInstall.failure,
-  `npm install of the ot and compute tarballs alone (${otInstall.took})` +
+  `npm install of the ot, compute and io tarballs alone (${otInstall.took})` +
     (otInstall.failure ? ` (${otInstall.failure})` : ''),
   otInstall.failure ? tail(otInstall.output) : undefined,
 );

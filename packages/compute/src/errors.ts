@@ -1,3 +1,4 @@
+import { FairclipError } from '@fairclip/io';
 /**
  * Typed errors of @fairclip/compute. Every message names the problem and the fix.
  */
@@ -15,10 +16,10 @@ export type ComputeErrorCode =
   | 'KERNELS_NOT_REGISTERED';
 
 /** Base class: `code` identifies the failure, `message` says what to do about it. */
-export class ComputeError extends Error {
-  readonly code: ComputeErrorCode;
+export class ComputeError extends FairclipError {
+  override readonly code: ComputeErrorCode;
   constructor(code: ComputeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'ComputeError';
     this.code = code;
   }

@@ -1,7 +1,7 @@
 // One error type for every problem with input data: a stable `code` to branch on, the file it concerns, a message
 // that names the problem. The file-format errors of @fairclip/io (zip, npy, CSV) become DatasetErrors with the same
 // code and message (see fromIoError and ./files.ts).
-import { IoError } from '@fairclip/io';
+import { FairclipError, IoError } from '@fairclip/io';
 
 /** Stable codes of {@link DatasetError}. */
 export type DatasetErrorCode =
@@ -51,13 +51,13 @@ export type DatasetErrorCode =
   | 'BAD_ARGUMENT';
 
 /** Error raised for bad input data or bad arguments; `file` names the file concerned when there is one. */
-export class DatasetError extends Error {
+export class DatasetError extends FairclipError {
   override readonly name = 'DatasetError';
-  readonly code: DatasetErrorCode;
+  override readonly code: DatasetErrorCode;
   readonly file: string | undefined;
 
   constructor(code: DatasetErrorCode, message: string, options: { file?: string | undefined; cause?: unknown } = {}) {
-    super(options.file === undefined ? `${code}: ${message}` : `${code}: ${options.file}: ${message}`, {
+    super(code, options.file === undefined ? `${code}: ${message}` : `${code}: ${options.file}: ${message}`, {
       cause: options.cause,
     });
     this.code = code;

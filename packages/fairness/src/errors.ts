@@ -1,3 +1,4 @@
+import { FairclipError } from '@fairclip/io';
 /**
  * Typed errors of @fairclip/fairness. Bad input raises a FairnessInputError whose `code` identifies the
  * problem and whose message names the argument, the offending index and value, and the fix.
@@ -29,10 +30,10 @@ export type FairnessErrorCode =
   | 'INCOMPATIBLE_INPUT';
 
 /** Bad input to a fairness function. `code` identifies the problem; the message names the argument and the fix. */
-export class FairnessInputError extends Error {
-  readonly code: FairnessErrorCode;
+export class FairnessInputError extends FairclipError {
+  override readonly code: FairnessErrorCode;
   constructor(code: FairnessErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'FairnessInputError';
     this.code = code;
   }

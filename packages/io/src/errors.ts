@@ -37,16 +37,36 @@ export type IoErrorCode =
   /** A caller passed an invalid argument (unknown dtype, bad zip level, a seed that is not a safe integer). */
   | 'BAD_ARGUMENT';
 
+/**
+ * The base of every error the @fairclip packages raise for a problem the user can fix (bad input, a bad file, a bad
+ * option, an unavailable device): a stable `code` to branch on and a message that names the problem and the fix.
+ * Anything else that escapes a package is a bug. Apps catch FairclipError to print one line and exit 2.
+ */
+export class FairclipError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FairclipError';
+    this.code = code;
+  }
+}
+
+/** True when `e` is a {@link FairclipError} of any package (optionally with the given code). */
+export function isFairclipError(e: unknown, code?: string): e is FairclipError {
+  return e instanceof FairclipError && (code === undefined || e.code === code);
+}
+
 /** Error raised for a bad file or a bad argument; `file` names the file concerned when there is one. */
-export class IoError extends Error {
+export class IoError extends FairclipError {
   override readonly name = 'IoError';
-  readonly code: IoErrorCode;
+  override readonly code: IoErrorCode;
   readonly file: string | undefined;
   /** The message without the `CODE: file: ` prefix (for wrapping into another error type with the same text). */
   readonly detail: string;
 
   constructor(code: IoErrorCode, message: string, options: { file?: string | undefined; cause?: unknown } = {}) {
-    super(options.file === undefined ? `${code}: ${message}` : `${code}: ${options.file}: ${message}`, {
+    super(code, options.file === undefined ? `${code}: ${message}` : `${code}: ${options.file}: ${message}`, {
       cause: options.cause,
     });
     this.code = code;

@@ -4,7 +4,7 @@
 export type { CsvTable } from './csv.ts';
 export { columnIndex, formatCsvRow, parseCsv, readCsv } from './csv.ts';
 export type { IoErrorCode } from './errors.ts';
-export { IoError, isIoError } from './errors.ts';
+export { FairclipError, IoError, isFairclipError, isIoError } from './errors.ts';
 export type { FairVlmedAttribute, FairVlmedEvalAttribute } from './fairvlmed.ts';
 export {
   FAIRVLMED_ATTRIBUTES,

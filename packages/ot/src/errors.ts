@@ -1,3 +1,4 @@
+import { FairclipError } from '@fairclip/io';
 /**
  * Typed errors of @fairclip/ot. Every error carries a `code` and a message that names the offending argument.
  * Non-convergence is NOT an error: solvers report it in their result (`converged: false`).
@@ -18,10 +19,10 @@ export type OtErrorCode =
   | 'UNSUPPORTED';
 
 /** Bad input to an OT function. `code` identifies the problem; the message names the argument and the fix. */
-export class OtInputError extends Error {
-  readonly code: OtErrorCode;
+export class OtInputError extends FairclipError {
+  override readonly code: OtErrorCode;
   constructor(code: OtErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'OtInputError';
     this.code = code;
   }

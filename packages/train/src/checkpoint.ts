@@ -2,6 +2,7 @@
 // optimizer.safetensors) written under a temporary name, flushed, and renamed into place; then `latest.json` is
 // replaced atomically to point at it; only then are older checkpoint folders removed. Whatever instant a run dies,
 // `latest.json` names a complete checkpoint. Every output file of a run is written the same way (temp + rename).
+
 import {
   closeSync,
   existsSync,
@@ -16,13 +17,14 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { type HostTensor, readSafetensors, writeSafetensors } from '@fairclip/clip';
+import { FairclipError } from '@fairclip/io';
 import type { OptimizerState } from './optim.ts';
 
 /** Thrown for unreadable or inconsistent checkpoints and for resuming a different configuration. */
-export class CheckpointError extends Error {
+export class CheckpointError extends FairclipError {
   readonly file: string;
   constructor(file: string, message: string, options?: { cause?: unknown }) {
-    super(`checkpoint ${file}: ${message}`, options);
+    super('CHECKPOINT', `checkpoint ${file}: ${message}`, options);
     this.name = 'CheckpointError';
     this.file = file;
   }

@@ -3,7 +3,7 @@
 // Validation happens before any training starts and names the offending field.
 
 import { CLIP_CONFIG_NAMES } from '@fairclip/clip';
-import { FAIRVLMED_ATTRIBUTES } from '@fairclip/io';
+import { FAIRVLMED_ATTRIBUTES, FairclipError } from '@fairclip/io';
 
 export type Mode = 'zeroshot' | 'finetune' | 'linear-probe';
 export type DatasetKind = 'fairvlmed' | 'fairface';
@@ -120,10 +120,10 @@ export const DATASET_ATTRIBUTES: Record<DatasetKind, readonly string[]> = {
   fairface: ['age', 'race'],
 };
 
-export class ConfigError extends Error {
+export class ConfigError extends FairclipError {
   readonly field: string;
   constructor(field: string, message: string) {
-    super(`config: ${field}: ${message}`);
+    super('CONFIG', `config: ${field}: ${message}`);
     this.name = 'ConfigError';
     this.field = field;
   }

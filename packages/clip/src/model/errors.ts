@@ -1,3 +1,4 @@
+import { FairclipError } from '@fairclip/io';
 /**
  * Typed errors of the CLIP model, its weights and its heads. Every error has a stable `code` and a message that names
  * the problem (and the file, for I/O).
@@ -19,11 +20,11 @@ export type ClipModelErrorCode =
   /** The model was used after dispose(). */
   | 'DISPOSED';
 
-export class ClipModelError extends Error {
+export class ClipModelError extends FairclipError {
   override readonly name = 'ClipModelError';
-  readonly code: ClipModelErrorCode;
+  override readonly code: ClipModelErrorCode;
   constructor(code: ClipModelErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(`${code}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, `${code}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
   }
 }

@@ -1,5 +1,6 @@
 // Typed errors of the image preprocessing: a stable `code` and a message that names the problem.
 
+import { FairclipError } from '@fairclip/io';
 /** Stable codes of {@link PreprocessError}. */
 export type PreprocessErrorCode =
   /** The pixel buffer does not match the declared height, width and channels, or a size is not a positive integer. */
@@ -13,12 +14,12 @@ export type PreprocessErrorCode =
   | 'BAD_ARGUMENT';
 
 /** Error raised by the preprocessing functions. */
-export class PreprocessError extends Error {
+export class PreprocessError extends FairclipError {
   override readonly name = 'PreprocessError';
-  readonly code: PreprocessErrorCode;
+  override readonly code: PreprocessErrorCode;
 
   constructor(code: PreprocessErrorCode, message: string) {
-    super(`${code}: ${message}`);
+    super(code, `${code}: ${message}`);
     this.code = code;
   }
 }

@@ -1,6 +1,7 @@
 // Typed errors of the CLIP tokenizer: a stable `code` to branch on and a message that names the problem
 // (and the file, for vocabulary I/O).
 
+import { FairclipError } from '@fairclip/io';
 /** Stable codes of {@link TokenizerError}. */
 export type TokenizerErrorCode =
   /** A vocabulary file is missing or cannot be read. */
@@ -19,16 +20,16 @@ export type TokenizerErrorCode =
   | 'BAD_ARGUMENT';
 
 /** Error raised by the tokenizer, its vocabulary loaders and the BPE learner. */
-export class TokenizerError extends Error {
+export class TokenizerError extends FairclipError {
   override readonly name = 'TokenizerError';
-  readonly code: TokenizerErrorCode;
+  override readonly code: TokenizerErrorCode;
   /** The file concerned, for vocabulary I/O. */
   readonly file: string | undefined;
   /** The message without the code and file prefix. */
   readonly detail: string;
 
   constructor(code: TokenizerErrorCode, message: string, options: { file?: string | undefined; cause?: unknown } = {}) {
-    super(options.file === undefined ? `${code}: ${message}` : `${code}: ${options.file}: ${message}`, {
+    super(code, options.file === undefined ? `${code}: ${message}` : `${code}: ${options.file}: ${message}`, {
       cause: options.cause,
     });
     this.code = code;

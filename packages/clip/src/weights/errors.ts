@@ -1,3 +1,4 @@
+import { FairclipError } from '@fairclip/io';
 /** Errors of weight files: a stable `code`, the file concerned, a message that names the problem. */
 
 export type WeightsErrorCode =
@@ -27,12 +28,12 @@ export type WeightsErrorCode =
   /** Hugging Face names that do not map to OpenAI's (unknown key, missing q/k/v part). */
   | 'HF_MAPPING';
 
-export class WeightsError extends Error {
+export class WeightsError extends FairclipError {
   override readonly name = 'WeightsError';
-  readonly code: WeightsErrorCode;
+  override readonly code: WeightsErrorCode;
   readonly file: string | undefined;
   constructor(code: WeightsErrorCode, message: string, options: { file?: string | undefined; cause?: unknown } = {}) {
-    super(options.file === undefined ? `${code}: ${message}` : `${code}: ${options.file}: ${message}`, {
+    super(code, options.file === undefined ? `${code}: ${message}` : `${code}: ${options.file}: ${message}`, {
       cause: options.cause,
     });
     this.code = code;
