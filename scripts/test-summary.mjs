@@ -16,7 +16,12 @@ for (const dir of dirs) {
   if (!existsSync(file)) continue;
   const r = JSON.parse(readFileSync(file, 'utf8'));
   const p = r.numPassedTests ?? 0;
-  const f = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+  // Failed tests, plus each test file that failed without running a test (an import error): vitest's
+  // numFailedTestSuites also counts the describe blocks around a failed test, which would count one failure thrice.
+  const brokenFiles = (r.testResults ?? []).filter(
+    (t) => t.status === 'failed' && (t.assertionResults ?? []).length === 0,
+  ).length;
+  const f = (r.numFailedTests ?? 0) + brokenFiles;
   const s = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   passed += p;
   failed += f;
