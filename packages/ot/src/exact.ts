@@ -259,7 +259,7 @@ const EPS = 2 ** -52;
 const f64Bits = new DataView(new ArrayBuffer(8));
 
 /** x exactly, as an integer number of 2⁻¹⁰⁷⁴ (the smallest subnormal): sums of these never round. */
-function exactUnits(x: number): bigint {
+export function exactUnits(x: number): bigint {
   f64Bits.setFloat64(0, x);
   const bits = f64Bits.getBigUint64(0);
   const biased = Number((bits >> 52n) & 0x7ffn);

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { costMatrix } from '../src/cost.ts';
+import { exactUnits } from '../src/exact.ts';
 import { type EmdResult, emd, exact1d } from '../src/index.ts';
 import { arbPermutation, gridDouble } from './arbitraries.ts';
 import { emdDegenerateCases } from './emd-fixtures.ts';
@@ -98,18 +99,6 @@ function permutations(n: number): number[][] {
     for (let k = 0; k <= p.length; k++) out.push([...p.slice(0, k), n - 1, ...p.slice(k)]);
   }
   return out;
-}
-
-const f64Bits = new DataView(new ArrayBuffer(8));
-
-/** x exactly, as an integer number of 2⁻¹⁰⁷⁴ (sums of these do not round). */
-function exactUnits(x: number): bigint {
-  f64Bits.setFloat64(0, x);
-  const bits = f64Bits.getBigUint64(0);
-  const biased = Number((bits >> 52n) & 0x7ffn);
-  const fraction = bits & 0xfffffffffffffn;
-  const units = biased === 0 ? fraction : (fraction | 0x10000000000000n) << BigInt(biased - 1);
-  return bits >> 63n ? -units : units;
 }
 
 /**

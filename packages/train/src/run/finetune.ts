@@ -18,7 +18,7 @@ import { Adam } from '../optim.ts';
 import { type GroupPart, groupScoresFromLoaders, type HostBatch, scoresForDistance, stepLoss } from '../step.ts';
 import { distanceColumns, hostBatch, progressFor, promptTokens, type RunContext, tokenizeCaptions } from './context.ts';
 import { evaluateSplits, recordEpoch } from './epochs.ts';
-import { writeOutputs } from './result.ts';
+import { finishRun, writeOutputs } from './result.ts';
 import { addTerms, emptyAcc, freshState, type RunState } from './state.ts';
 import type { TrainRunResult } from './types.ts';
 
@@ -231,15 +231,5 @@ export async function runFinetune(
     optimizer.dispose();
   }
   progress.finish();
-  const filesOut = writeOutputs(ctx, state, 'complete', resumedFromStep);
-  return {
-    outDir: ctx.outDir,
-    configHash: ctx.hash,
-    config: cfg,
-    epochs: state.history.map((h) => h.record),
-    selectedEpoch: state.best?.epoch ?? null,
-    resumedFromStep,
-    files: filesOut,
-    model,
-  };
+  return finishRun(ctx, state, resumedFromStep, model);
 }

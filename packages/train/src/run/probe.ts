@@ -9,7 +9,7 @@ import type { SplitData } from '../data.ts';
 import { LinearProbeHead, trainLinearProbe } from '../linear-probe.ts';
 import { progressFor, type RunContext, tokenizeCaptions } from './context.ts';
 import { evaluateSplits, recordEpoch } from './epochs.ts';
-import { writeOutputs } from './result.ts';
+import { finishRun, writeOutputs } from './result.ts';
 import { addTerms, emptyAcc, freshState, type RunState } from './state.ts';
 import type { TrainRunResult } from './types.ts';
 
@@ -153,15 +153,5 @@ export async function runLinearProbe(
     head.dispose();
   }
   progress.finish();
-  const filesOut = writeOutputs(ctx, state, 'complete', resumedFromStep);
-  return {
-    outDir: ctx.outDir,
-    configHash: ctx.hash,
-    config: cfg,
-    epochs: state.history.map((h) => h.record),
-    selectedEpoch: state.best?.epoch ?? null,
-    resumedFromStep,
-    files: filesOut,
-    model: null,
-  };
+  return finishRun(ctx, state, resumedFromStep, null);
 }

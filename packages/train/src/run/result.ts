@@ -137,3 +137,23 @@ export function writeOutputs(
   writeFileAtomic(files.summary, md);
   return files;
 }
+
+/** What runTraining returns once a mode has finished: the final outputs written, the epochs and the selection. */
+export function finishRun(
+  ctx: RunContext,
+  state: RunState,
+  resumedFromStep: number | null,
+  model: TrainRunResult['model'],
+): TrainRunResult {
+  const files = writeOutputs(ctx, state, 'complete', resumedFromStep);
+  return {
+    outDir: ctx.outDir,
+    configHash: ctx.hash,
+    config: ctx.cfg,
+    epochs: state.history.map((h) => h.record),
+    selectedEpoch: state.best?.epoch ?? null,
+    resumedFromStep,
+    files,
+    model,
+  };
+}

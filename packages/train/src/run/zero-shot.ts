@@ -4,7 +4,7 @@
 import { zeroShotSplitScores } from '../evaluate.ts';
 import { progressFor, promptTokens, type RunContext } from './context.ts';
 import { evaluateSplits, recordEpoch } from './epochs.ts';
-import { writeOutputs } from './result.ts';
+import { finishRun, writeOutputs } from './result.ts';
 import { emptyAcc, freshState } from './state.ts';
 import type { TrainRunResult } from './types.ts';
 
@@ -24,15 +24,5 @@ export async function runZeroShot(ctx: RunContext): Promise<TrainRunResult> {
   writeOutputs(ctx, state, 'running', null);
   await ctx.options.hooks?.onEpoch?.(record);
   progress.finish();
-  const files = writeOutputs(ctx, state, 'complete', null);
-  return {
-    outDir: ctx.outDir,
-    configHash: ctx.hash,
-    config: cfg,
-    epochs: state.history.map((h) => h.record),
-    selectedEpoch: state.best?.epoch ?? null,
-    resumedFromStep: null,
-    files,
-    model,
-  };
+  return finishRun(ctx, state, null, model);
 }
