@@ -17,7 +17,9 @@ import {
   FAIRVLMED_EVAL_ATTRIBUTES,
   FAIRVLMED_GROUP_NAMES,
   type FairVlmedEvalAttribute,
+  isFairclipError,
   isIoError,
+  parseDecimal,
   readCsv,
 } from '@fairclip/io';
 
@@ -63,12 +65,19 @@ export interface CliOptions {
   readonly help: boolean;
 }
 
+/** A cell or argument for a message: on one line, at most 80 characters. */
+function shown(text: string, max = 80): string {
+  const t = text.length > max ? `${text.slice(0, max)}…` : text;
+  return JSON.stringify(t).slice(1, -1);
+}
+
 function numberArg(flag: string, raw: string | undefined): number {
-  const v = raw === undefined ? Number.NaN : Number(raw);
-  if (raw === undefined || raw.trim() === '' || !Number.isFinite(v)) {
-    throw new CliInputError(`${flag} needs a finite number, got ${raw === undefined ? 'nothing' : `"${raw}"`}`);
+  if (raw === undefined) throw new CliInputError(`${flag} needs a finite number, got nothing`);
+  try {
+    return parseDecimal(raw, flag);
+  } catch {
+    throw new CliInputError(`${flag} needs a finite decimal number (e.g. 0.5), got "${shown(raw)}"`);
   }
-  return v;
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
@@ -92,11 +101,11 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     else if (flag === '--mode') {
       const m = value();
       if (m !== 'strict' && m !== 'fairlearn')
-        throw new CliInputError(`--mode must be strict or fairlearn, got "${m ?? ''}"`);
+        throw new CliInputError(`--mode must be strict or fairlearn, got "${shown(m ?? '')}"`);
       mode = m;
-    } else if (flag.startsWith('-')) throw new CliInputError(`unknown option ${flag} (see --help)`);
+    } else if (flag.startsWith('-')) throw new CliInputError(`unknown option ${shown(flag)} (see --help)`);
     else if (file === undefined) file = a;
-    else throw new CliInputError(`one scores file at most, got "${file}" and "${a}"`);
+    else throw new CliInputError(`one scores file at most, got "${shown(file)}" and "${shown(a)}"`);
   }
   if (alpha < 0) throw new CliInputError(`--alpha must be >= 0, got ${alpha}`);
   return { file: file ?? EXAMPLE_FILE, json, threshold, alpha, mode, help };
@@ -114,8 +123,8 @@ export interface ScoresTable {
 /** Reads and validates a scores CSV (RFC 4180, @fairclip/io's reader); every problem names the file, and the line
  * and column where it applies. Header names are matched without regard to case; a column named twice is an error. */
 export function readScoresCsv(file: string): ScoresTable {
-  if (!existsSync(file)) throw new CliInputError(`scores file not found: ${file}`);
-  if (!statSync(file).isFile()) throw new CliInputError(`not a file: ${file}`);
+  if (!existsSync(file)) throw new CliInputError(`scores file not found: ${shown(file, 400)}`);
+  if (!statSync(file).isFile()) throw new CliInputError(`not a file: ${shown(file, 400)}`);
   let table: CsvTable;
   let col: Record<(typeof REQUIRED_COLUMNS)[number], number>;
   try {
@@ -138,16 +147,24 @@ export function readScoresCsv(file: string): ScoresTable {
   table.rows.forEach((row, k) => {
     const at = `${file}:${table.lines[k]}`;
     const cell = (name: (typeof REQUIRED_COLUMNS)[number]) => (row[col[name]] as string).trim();
-    const score = Number(cell('score'));
-    if (cell('score') === '' || !Number.isFinite(score)) {
-      throw new CliInputError(`${at}: score "${cell('score')}" is not a finite number`);
+    // Strict decimals (io's parseDecimal): Number() would read 0x1, 0b1, 0o7 and Infinity as numbers.
+    const decimal = (name: (typeof REQUIRED_COLUMNS)[number]): number | undefined => {
+      try {
+        return parseDecimal(cell(name), name);
+      } catch {
+        return undefined;
+      }
+    };
+    const score = decimal('score');
+    if (score === undefined) {
+      throw new CliInputError(`${at}: score "${shown(cell('score'))}" is not a finite decimal number (e.g. 0.73)`);
     }
     const label = cell('label');
-    if (label !== '0' && label !== '1') throw new CliInputError(`${at}: label "${label}" must be 0 or 1`);
+    if (label !== '0' && label !== '1') throw new CliInputError(`${at}: label "${shown(label)}" must be 0 or 1`);
     const groupValues = FAIRVLMED_EVAL_ATTRIBUTES.map((a) => {
-      const v = Number(cell(a));
-      if (cell(a) === '' || !Number.isInteger(v)) {
-        throw new CliInputError(`${at}: ${a} "${cell(a)}" must be an integer group code`);
+      const v = decimal(a);
+      if (v === undefined || !Number.isInteger(v)) {
+        throw new CliInputError(`${at}: ${a} "${shown(cell(a))}" must be an integer group code (e.g. 0, 1, -1)`);
       }
       return v;
     });
@@ -273,8 +290,9 @@ export function runCli(argv: readonly string[], io: Io): number {
     }
     return 0;
   } catch (e) {
-    if (e instanceof CliInputError || (e instanceof Error && e.name === 'FairnessInputError')) {
-      io.stderr(`fairclip-fairness-report: ${e.message}`);
+    // Every user error (ours, io's, the fairness library's: all FairclipErrors) is one line and exit code 2.
+    if (e instanceof CliInputError || isFairclipError(e) || (e instanceof Error && e.name === 'FairnessInputError')) {
+      io.stderr(`fairclip-fairness-report: ${e.message.replace(/\s*[\r\n]+\s*/g, ' ')}`);
       return 2;
     }
     throw e;

@@ -175,7 +175,7 @@ describe('user errors', () => {
 
   test.each([
     ['score,label,race,gender,ethnicity,language\n0.5,2,0,0,0,0\n', /:2: label "2" must be 0 or 1/],
-    ['score,label,race,gender,ethnicity,language\nabc,1,0,0,0,0\n', /:2: score "abc" is not a finite number/],
+    ['score,label,race,gender,ethnicity,language\nabc,1,0,0,0,0\n', /:2: score "abc" is not a finite decimal number/],
     ['score,label,race,gender,ethnicity,language\n0.5,1,0,0,0\n', /line 2: 5 fields, the header \(line 1\) has 6/],
     ['score,label,race,gender,ethnicity,language\n0.5,1,0.5,0,0,0\n', /:2: race "0.5" must be an integer/],
     ['score,label,race,gender,ethnicity,language\n', /no data rows/],
@@ -186,8 +186,46 @@ describe('user errors', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  test('a duplicated score column is an error naming it, not the first of the two', () => {
+    const p = tempCsv('score,label,race,gender,ethnicity,language,score\n0.5,1,0,0,0,0,0.9\n');
+    const r = run([p]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `fairclip-fairness-report: CSV_DUPLICATE_COLUMN: ${p}: column 'score' appears 2 times in the header (columns 1, 7); rename or remove the extra one`,
+    );
+  });
+
+  test.each(['0x1', '0b1', '0o7', 'Infinity', '1e999', '1_0'])(
+    'numbers are strict decimals: %s is refused in every numeric column and option',
+    (text) => {
+      const header = 'score,label,race,gender,ethnicity,language';
+      const score = run([tempCsv(`${header}\n${text},1,0,0,0,0\n`)]);
+      expect(score.code).toBe(2);
+      expect(score.stderr).toMatch(
+        new RegExp(`:2: score "${text}" is not a finite decimal number \\(e\\.g\\. 0\\.73\\)$`),
+      );
+      const race = run([tempCsv(`${header}\n0.5,1,${text},0,0,0\n`)]);
+      expect(race.code).toBe(2);
+      expect(race.stderr).toMatch(new RegExp(`:2: race "${text}" must be an integer group code`));
+      const opt = run(['--threshold', text]);
+      expect(opt.code).toBe(2);
+      expect(opt.stderr).toBe(
+        `fairclip-fairness-report: --threshold needs a finite decimal number (e.g. 0.5), got "${text}"`,
+      );
+    },
+  );
+
+  test('a cell holding a line break or a very long value is printed on one line, cut', () => {
+    const header = 'score,label,race,gender,ethnicity,language';
+    const r = run([tempCsv(`${header}\n"0.5\n${'9'.repeat(500)}",1,0,0,0,0\n`)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/\n/);
+    expect(r.stderr.length).toBeLessThan(300);
+    expect(r.stderr).toMatch(/score "0\.5\\n9+…" is not a finite decimal number/);
+  });
+
   test('bad options', () => {
-    expect(run(['--threshold', 'x']).stderr).toContain('--threshold needs a finite number, got "x"');
+    expect(run(['--threshold', 'x']).stderr).toContain('--threshold needs a finite decimal number (e.g. 0.5), got "x"');
     expect(run(['--mode', 'sklearn']).stderr).toContain('--mode must be strict or fairlearn');
     expect(run(['--frobnicate']).stderr).toContain('unknown option --frobnicate');
     expect(run(['a.csv', 'b.csv']).code).toBe(2);

@@ -1,12 +1,14 @@
 // The `fairclip-data` command: `synth` writes a synthetic Harvard-FairVLMed, `stats` prints a dataset table.
 import { parseArgs } from 'node:util';
+import { isFairclipError } from '@fairclip/io';
 import { isDatasetError } from './errors.ts';
 import { computeStats, formatStats, statsToJson } from './fairvlmed/stats.ts';
 import { SYNTH_VERSION, synthesizeFairVlmed } from './fairvlmed/synth.ts';
 
 export const USAGE = `Usage:
-  fairclip-data synth <dir> --train N --val N --test N [--seed S] [--bias B] [--image-shape 664x512] [--test-folder Test|Testing]
+  fairclip-data synth <dir> --train N --val N --test N [--seed S] [--bias B] [--image-shape 664x512] [--test-folder Test|Testing] [--force]
       Write a synthetic Harvard-FairVLMed (real on-disk format) into <dir>; records synth.json there.
+      <dir> must be empty or absent; --force overwrites the generated files of a non-empty one.
       --bias in [0, 1] (default 0.5) weakens the image label signal for Black/Asian/Hispanic patients.
   fairclip-data stats <dir> [--json]
       Counts per split, attribute group and label (before/after the official filter), and a check of
@@ -35,7 +37,11 @@ function int(name: string, value: string | undefined, required: boolean): number
   return Number(value);
 }
 
-/** Runs the CLI with `argv` (without node and the script); returns the exit code (0 ok, 1 data error, 2 usage). */
+/**
+ * Runs the CLI with `argv` (without node and the script); returns the exit code: 0 ok, 2 for every user error (a
+ * bad option, bad or missing data, a non-empty output folder), printed as one line. Anything else is a bug and
+ * propagates with its stack.
+ */
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   try {
     const [command, ...rest] = argv;
@@ -55,6 +61,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
           bias: { type: 'string' },
           'image-shape': { type: 'string' },
           'test-folder': { type: 'string' },
+          force: { type: 'boolean' },
         },
       });
       if (positionals.length !== 1) throw new UsageError('synth needs exactly one <dir>');
@@ -81,7 +88,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         ...(tf === undefined ? {} : { testFolder: tf as 'Test' | 'Testing' }),
       };
       const command = ['fairclip-data', 'synth', ...argv.slice(1)].join(' ');
-      const samples = synthesizeFairVlmed(dir, options, { command });
+      const samples = synthesizeFairVlmed(dir, options, { command, force: values.force === true });
       io.out(
         `wrote ${samples.length} samples (synthetic FairVLMed v${SYNTH_VERSION}, seed ${options.seed}) to ${dir}\n`,
       );
@@ -101,13 +108,18 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`fairclip-data: ${(e as Error).message}\n\n${USAGE}`);
+      io.err(`fairclip-data: ${oneLine((e as Error).message)} (see fairclip-data --help)\n`);
       return 2;
     }
-    if (isDatasetError(e)) {
-      io.err(`fairclip-data: ${e.message}\n`);
-      return 1;
+    if (isDatasetError(e) || isFairclipError(e)) {
+      io.err(`fairclip-data: ${oneLine(e.message)}\n`);
+      return 2;
     }
     throw e;
   }
+}
+
+/** A message on one line (line ends shown as spaces). */
+function oneLine(message: string): string {
+  return message.replace(/\s*[\r\n]+\s*/g, ' ');
 }

@@ -47,6 +47,14 @@ export type DatasetErrorCode =
   | 'MISSING_LABEL'
   /** A JPEG could not be decoded. */
   | 'IMAGE_DECODE'
+  /** A sample's npz declares more than the per-sample cap (`maxSampleBytes`) or an entry over io's cap. */
+  | 'TOO_LARGE'
+  /** An image holds NaN or ±Infinity. */
+  | 'IMAGE_NOT_FINITE'
+  /** A number in a CSV cell is not a plain decimal (hexadecimal, `Infinity`, empty, …). */
+  | 'BAD_NUMBER'
+  /** The output folder is not empty (`fairclip-data synth` without `--force`). */
+  | 'OUTPUT_NOT_EMPTY'
   /** A caller passed an invalid argument (batch size 0, negative sizes, unknown option value). */
   | 'BAD_ARGUMENT';
 

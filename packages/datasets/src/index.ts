@@ -29,6 +29,7 @@ export type {
   SkippedSample,
 } from './fairvlmed/dataset.ts';
 export {
+  DEFAULT_MAX_SAMPLE_BYTES,
   FairVlmedSplit,
   labelsAndAttributes,
   openFairVlmed,

@@ -1,5 +1,5 @@
 // The fairclip-data command: synth writes a dataset whose stats are the generator's counts; errors and usage.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '@fairclip/test-fixtures';
@@ -76,17 +76,38 @@ describe('fairclip-data', () => {
     expect(r.out).toMatch(/0 disagreements/);
   });
 
-  test('data errors exit 1 with the message; usage errors exit 2 with the usage', async () => {
+  test('synth refuses a non-empty folder (one line, exit 2) unless --force, and leaves it untouched', async () => {
+    const before = readFileSync(join(dir, 'Training', 'data_00001.npz'));
+    const again = ['--train', '2', '--val', '1', '--test', '1', '--seed', '9', '--image-shape', '16x16'];
+    const refused = await run('synth', dir, ...again);
+    expect(refused.code).toBe(2);
+    expect(refused.out).toBe('');
+    expect(refused.err).toBe(
+      `fairclip-data: OUTPUT_NOT_EMPTY: ${dir}: the folder is not empty (6 entries: Test, Training, Validation, …); pick an empty folder, or pass --force (force: true) to overwrite the generated files\n`,
+    );
+    expect(readFileSync(join(dir, 'Training', 'data_00001.npz')).equals(before)).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'synth.json'), 'utf8')).seed).toBe(4);
+    const forced = await run('synth', dir, ...again, '--force');
+    expect(forced.code).toBe(0);
+    expect(readFileSync(join(dir, 'Training', 'data_00001.npz')).equals(before)).toBe(false);
+    expect(JSON.parse(readFileSync(join(dir, 'synth.json'), 'utf8')).seed).toBe(9);
+    // An empty existing folder is fine without --force.
+    const empty = join(tmp, 'empty');
+    mkdirSync(empty);
+    expect((await run('synth', empty, ...again)).code).toBe(0);
+  });
+
+  test('every user error is one line and exit 2 (data errors name the file; usage errors point to --help)', async () => {
     const missing = await run('stats', join(tmp, 'missing'));
-    expect(missing.code).toBe(1);
-    expect(missing.err).toMatch(/NOT_FOUND: .*missing: dataset folder not found/);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/^fairclip-data: NOT_FOUND: .*missing: dataset folder not found\n$/);
     const noTrain = await run('synth', join(tmp, 'x'), '--val', '1', '--test', '1');
     expect(noTrain.code).toBe(2);
-    expect(noTrain.err).toMatch(/--train is required/);
+    expect(noTrain.err).toBe('fairclip-data: --train is required (see fairclip-data --help)\n');
     expect((await run('synth', join(tmp, 'x'), '--train', 'many', '--val', '1', '--test', '1')).err).toMatch(
       /--train must be an integer/,
     );
-    expect((await run('synth', join(tmp, 'x'), ...args, '--bias', '3')).code).toBe(1);
+    expect((await run('synth', join(tmp, 'x'), ...args, '--bias', '3')).code).toBe(2);
     expect((await run('frobnicate')).code).toBe(2);
     expect((await run('stats', '--nope', dir)).code).toBe(2);
     expect((await run()).code).toBe(2);

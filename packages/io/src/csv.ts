@@ -2,7 +2,7 @@
 // errors that name the file and the line, as pandas.read_csv reads the files of the datasets (first row = header,
 // blank lines skipped). The one CSV reader of the workspace: datasets, apps and tests use it.
 import { readFileSync } from 'node:fs';
-import { IoError, osError } from './errors.ts';
+import { IoError, oneLine, osError, quoted } from './errors.ts';
 
 export interface CsvTable {
   readonly source: string;
@@ -116,7 +116,7 @@ export function columnIndex<K extends string>(
   if (missing.length > 0) {
     throw new IoError(
       'CSV_MISSING_COLUMN',
-      `missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} (columns: ${trimmed.join(', ')})`,
+      `missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${oneLine(m)}'`).join(', ')} (columns: ${oneLine(trimmed.join(', '), 200)})`,
       { file: table.source },
     );
   }
@@ -125,7 +125,7 @@ export function columnIndex<K extends string>(
     if (at.length > 1) {
       throw new IoError(
         'CSV_DUPLICATE_COLUMN',
-        `column '${c}' appears ${at.length} times in the header (columns ${at.join(', ')}); rename or remove the extra one${at.length > 2 ? 's' : ''}`,
+        `column '${oneLine(c)}' appears ${at.length} times in the header (columns ${at.join(', ')}); rename or remove the extra one${at.length > 2 ? 's' : ''}`,
         { file: table.source },
       );
     }
@@ -135,13 +135,41 @@ export function columnIndex<K extends string>(
 
 /**
  * One CSV record (no line end): a field holding a quote, the separator's first character, CR or LF is quoted, its
- * quotes doubled (RFC 4180). `separator` is ',' by default (FairCLIP's official result files use ', ').
+ * quotes doubled (RFC 4180); so is a field starting with U+FEFF (a reader would take it for a byte-order mark). `separator` is ',' by default (FairCLIP's official result files use ', ').
  */
 export function formatCsvRow(fields: readonly string[], separator = ','): string {
   const sep = separator[0] ?? ',';
   return fields
     .map((f) =>
-      f.includes('"') || f.includes(sep) || f.includes('\n') || f.includes('\r') ? `"${f.replaceAll('"', '""')}"` : f,
+      f.includes('"') || f.includes(sep) || f.includes('\n') || f.includes('\r') || f.startsWith('\ufeff')
+        ? `"${f.replaceAll('"', '""')}"`
+        : f,
     )
     .join(separator);
+}
+
+/** Decimal numbers as text: an optional sign, digits with an optional fraction (or a fraction alone), an optional
+ * exponent. No hexadecimal, binary or octal prefixes, no `Infinity`/`NaN`, no digit separators. */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Parses a decimal number strictly, for every number read from a CSV cell: `[+-]digits[.digits][e[+-]digits]`
+ * (also `.5` and `5.`), surrounded by optional spaces or tabs. Unlike `Number()`, it refuses `0x1`, `0b1`, `0o7`,
+ * `Infinity`, `NaN`, an empty text, and a value beyond the float64 range (`1e999`): BAD_NUMBER, naming `what`
+ * (e.g. `line 3, column 'score'`) and the text (cut to 80 characters).
+ */
+export function parseDecimal(text: string, what: string, file?: string): number {
+  const t = text.replace(/^[ \t]+|[ \t]+$/g, '');
+  if (!DECIMAL.test(t)) {
+    throw new IoError(
+      'BAD_NUMBER',
+      `${what}: ${quoted(text)} is not a decimal number (write digits with an optional sign, fraction and exponent, e.g. 0.25, -3 or 1e-3)`,
+      { file },
+    );
+  }
+  const v = Number(t);
+  if (!Number.isFinite(v)) {
+    throw new IoError('BAD_NUMBER', `${what}: ${quoted(text)} is beyond the range of a float64 number`, { file });
+  }
+  return v;
 }

@@ -34,8 +34,52 @@ export type IoErrorCode =
   | 'CSV_MISSING_COLUMN'
   /** A column that is read appears more than once in the CSV header (which one is meant is ambiguous). */
   | 'CSV_DUPLICATE_COLUMN'
+  /**
+   * A size a file declares (a zip entry's uncompressed size) is over the reader's cap (`maxEntryBytes`, default
+   * {@link DEFAULT_MAX_ENTRY_BYTES}): refused before anything is allocated or inflated.
+   */
+  | 'TOO_LARGE'
+  /** A text that should be a decimal number is not one (hexadecimal, binary, `Infinity`, empty, out of range). */
+  | 'BAD_NUMBER'
   /** A caller passed an invalid argument (unknown dtype, bad zip level, a seed that is not a safe integer). */
   | 'BAD_ARGUMENT';
+
+/** The default cap on the uncompressed size of one zip / npz entry: 1 GiB (see `maxEntryBytes`). */
+export const DEFAULT_MAX_ENTRY_BYTES = 2 ** 30;
+
+/** Longest user-controlled text (a name, a key, a value) an error message prints; longer ones are cut. */
+export const MESSAGE_TEXT_MAX = 80;
+
+/** `text` cut to {@link MESSAGE_TEXT_MAX} characters (code points) plus an ellipsis, for error messages. */
+export function boundText(text: string, max = MESSAGE_TEXT_MAX): string {
+  if (text.length <= max) return text;
+  const cps = Array.from(text.slice(0, max + 1));
+  return cps.length <= max ? text : `${cps.slice(0, max).join('')}…`;
+}
+
+/** JSON-quoted (escapes control characters and newlines, so a message stays on one line) and bounded. */
+export function quoted(text: string, max = MESSAGE_TEXT_MAX): string {
+  const cut = boundText(text, max);
+  return cut === text ? JSON.stringify(text) : `${JSON.stringify(cut.slice(0, -1))}…`;
+}
+
+/** Like {@link quoted} without the quotes: escaped to one line and bounded (for names shown in single quotes). */
+export function oneLine(text: string, max = MESSAGE_TEXT_MAX): string {
+  return boundText(JSON.stringify(text).slice(1, -1), max);
+}
+
+/** A byte count for messages: exact, plus a binary-prefixed approximation (e.g. `2147483648 bytes (2 GiB)`). */
+export function formatBytes(n: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  if (n < 1024) return `${n} bytes`;
+  let v = n;
+  let u = -1;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${n} bytes (${Number.isInteger(v) ? v : v.toPrecision(3)} ${units[u]})`;
+}
 
 /**
  * The base of every error the @fairclip packages raise for a problem the user can fix (bad input, a bad file, a bad

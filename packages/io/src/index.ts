@@ -2,9 +2,9 @@
 // npy/npz, CSV, float16/bfloat16, the seeded generator, and Harvard-FairVLMed's attribute encodings.
 
 export type { CsvTable } from './csv.ts';
-export { columnIndex, formatCsvRow, parseCsv, readCsv } from './csv.ts';
+export { columnIndex, formatCsvRow, parseCsv, parseDecimal, readCsv } from './csv.ts';
 export type { IoErrorCode } from './errors.ts';
-export { FairclipError, IoError, isFairclipError, isIoError } from './errors.ts';
+export { DEFAULT_MAX_ENTRY_BYTES, FairclipError, IoError, isFairclipError, isIoError } from './errors.ts';
 export type { FairVlmedAttribute, FairVlmedEvalAttribute } from './fairvlmed.ts';
 export {
   FAIRVLMED_ATTRIBUTES,
@@ -29,7 +29,7 @@ export type { NpyInput, NpyWriteOptions } from './npy/write.ts';
 export { encodeNpy, encodeNpz } from './npy/write.ts';
 export { mixSeed, permutation, SeededRng } from './random.ts';
 export { readNpzFileAsync, readNpzKeys, ZipFileReader } from './zip/file.ts';
-export type { ZipEntry } from './zip/read.ts';
+export type { ZipEntry, ZipReadOptions } from './zip/read.ts';
 export { listZipEntries, readZipEntry } from './zip/read.ts';
 export type { ZipInput, ZipWriteOptions } from './zip/write.ts';
 export { writeZip } from './zip/write.ts';

@@ -8,6 +8,7 @@ import {
   FAIRVLMED_GROUPS,
   type FairVlmedAttribute,
   type NpyArray,
+  parseDecimal,
 } from '@fairclip/io';
 import { DatasetError, ioError, isDatasetError } from '../errors.ts';
 import { columnIndex, readCsv, readNpzFileAsync, readNpzKeys } from '../files.ts';
@@ -81,10 +82,24 @@ export interface FairVlmedOptions {
   summaryFile?: string;
   /** Fail (MISSING_TEXT) when a sample has no summary. Default: true for the training split with textSource 'note'. */
   requireText?: boolean;
+  /**
+   * Largest size a sample's image entry (`slo_fundus.npy`) may declare, in bytes: default
+   * {@link DEFAULT_MAX_SAMPLE_BYTES} (128 MiB). A file declaring more is refused (TOO_LARGE) before it is inflated.
+   */
+  maxSampleBytes?: number;
   /** Report and skip samples that cannot be read (corrupt npz, bad values, missing text) instead of failing. */
   skipCorrupt?: boolean;
   onSkip?: (skipped: SkippedSample) => void;
 }
+
+/**
+ * Default cap on a sample's image entry: a 4096 × 4096 image in float64 (128 MiB), the largest image the synthetic
+ * generator writes in numpy's widest dtype. A real Harvard-FairVLMed SLO fundus image is 664 × 512 (1.3 MiB in
+ * float32, 2.6 MiB in float64), so the cap leaves a factor of 48 or more.
+ */
+export const DEFAULT_MAX_SAMPLE_BYTES = 4096 * 4096 * 8;
+/** Cap on each label / attribute entry of a sample (a 0-d .npy is 128 bytes; 64 KiB leaves ample room). */
+const SCALAR_ENTRY_MAX_BYTES = 64 * 1024;
 
 const SCALAR_KEYS = ['glaucoma', 'race', 'gender', 'ethnicity', 'language', 'maritalstatus', 'age', 'md'] as const;
 const REQUIRED_KEYS = ['glaucoma', 'race', 'gender', 'ethnicity', 'language'] as const;
@@ -169,7 +184,10 @@ function codeValue(value: number, key: string, allowed: number, unknownOk: boole
 
 /** Reads the label and attributes of one npz file (positioned reads: the image is not read). */
 export function readFairVlmedRecordKeys(path: string): Pick<FairVlmedRecord, 'glaucoma' | 'attributes' | 'age' | 'md'> {
-  const arrays = readNpzKeys(path, SCALAR_KEYS);
+  const arrays = readNpzKeys(path, SCALAR_KEYS, {
+    maxEntryBytes: SCALAR_ENTRY_MAX_BYTES,
+    capHint: 'a label or attribute entry holds one value: the file is damaged or not a FairVLMed sample',
+  });
   for (const k of REQUIRED_KEYS) {
     if (!arrays.has(k)) throw new DatasetError('NPZ_MISSING_KEY', `no array '${k}'`, { file: path });
   }
@@ -210,6 +228,7 @@ export function toFloatImage(a: NpyArray, path: string): FloatImage {
   const [h, w] = shape as [number, number];
   const n = h * w;
   const src = a.data;
+  if (src instanceof Float32Array || src instanceof Float64Array) checkFinite(src, h, w, a.fortranOrder, path);
   let data: Float32Array;
   if (src instanceof Float32Array && !a.fortranOrder) {
     data = src;
@@ -226,6 +245,35 @@ export function toFloatImage(a: NpyArray, path: string): FloatImage {
   return { data, shape: [h, w] };
 }
 
+/** IMAGE_NOT_FINITE naming the file and the first NaN / ±Infinity (in file order) with its row and column. */
+function checkFinite(
+  data: Float32Array | Float64Array,
+  height: number,
+  width: number,
+  fortran: boolean,
+  path: string,
+): void {
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v - v !== 0) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (first < 0) return;
+  const v = data[first]!;
+  const [row, col] = fortran
+    ? [first % height, Math.floor(first / height)]
+    : [Math.floor(first / width), first % width];
+  throw new DatasetError(
+    'IMAGE_NOT_FINITE',
+    `'slo_fundus' holds ${count} non-finite value${count > 1 ? 's' : ''} (the first: ${v} at row ${row}, column ${col}): the image is damaged; re-export it, or pass skipCorrupt to skip such samples`,
+    { file: path },
+  );
+}
+
 /** One split of Harvard-FairVLMed: its records (filtered), and samples loaded on demand. */
 export class FairVlmedSplit implements SampleSource<FairVlmedSample> {
   readonly root: string;
@@ -236,12 +284,19 @@ export class FairVlmedSplit implements SampleSource<FairVlmedSample> {
   /** Files removed by the filter (unknown attributes in validation/test), for reporting. */
   readonly filteredOut: readonly string[];
   readonly summaryFile: string | undefined;
+  /** The cap on a sample's image entry (see {@link FairVlmedOptions.maxSampleBytes}). */
+  readonly maxSampleBytes: number;
   private readonly options: FairVlmedOptions;
 
   constructor(root: string, split: Split, options: FairVlmedOptions = {}) {
     this.root = root;
     this.split = split;
     this.options = options;
+    const cap = options.maxSampleBytes ?? DEFAULT_MAX_SAMPLE_BYTES;
+    if (!Number.isSafeInteger(cap) || cap <= 0) {
+      throw new DatasetError('BAD_ARGUMENT', `maxSampleBytes must be a positive integer, got ${String(cap)}`);
+    }
+    this.maxSampleBytes = cap;
     this.folder = splitFolder(root, split);
     const textSource = options.textSource ?? 'note';
     if (textSource !== 'note' && textSource !== 'label') {
@@ -312,7 +367,10 @@ export class FairVlmedSplit implements SampleSource<FairVlmedSample> {
     if (record === undefined) {
       throw new DatasetError('BAD_ARGUMENT', `sample index ${index} is outside 0..${this.records.length - 1}`);
     }
-    const arrays = await readNpzFileAsync(record.path, ['slo_fundus']);
+    const arrays = await readNpzFileAsync(record.path, ['slo_fundus'], {
+      maxEntryBytes: this.maxSampleBytes,
+      capHint: 'if the file is trusted, raise the maxSampleBytes option (openFairVlmed)',
+    });
     const img = arrays.get('slo_fundus');
     if (!img) throw new DatasetError('NPZ_MISSING_KEY', "no array 'slo_fundus'", { file: record.path });
     return { ...record, index, image: toFloatImage(img, record.path) };
@@ -409,7 +467,7 @@ export function readDataSummary(path: string): DataSummaryRow[] {
     const bad = (column: string, value: string, expected: readonly string[]): never => {
       throw new DatasetError(
         'UNKNOWN_ATTRIBUTE_VALUE',
-        `line ${line}, column '${column}': unknown value ${JSON.stringify(value)} (expected ${expected.join(' / ')})`,
+        `line ${line}, column '${column}': unknown value ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)} (expected ${expected.join(' / ')})`,
         { file: path },
       );
     };
@@ -426,8 +484,12 @@ export function readDataSummary(path: string): DataSummaryRow[] {
     const u = pyStrip(row[col.use]!).toLowerCase();
     const use = uses[u] ?? bad('use', u, ['training', 'validation', 'test']);
     const ageText = pyStrip(row[col.age]!);
-    const age = Number(ageText);
-    if (ageText === '' || !Number.isFinite(age)) bad('age', ageText, ['a number']);
+    let age = Number.NaN;
+    try {
+      age = parseDecimal(ageText, 'age');
+    } catch {
+      bad('age', ageText, ['a decimal number']);
+    }
     return { filename: pyStrip(row[col.filename]!), age, glaucoma: g === 'yes' ? 1 : 0, use, attributes, line };
   });
 }

@@ -1,7 +1,7 @@
 // A synthetic Harvard-FairVLMed: the real on-disk format (split folders of data_xxxxx.npz with the README's keys,
 // data_summary.csv, gpt-4_summarized_notes.csv), group proportions of the real data (fairclip.md §1.5), images whose
 // optic cup carries the glaucoma label, template summaries, and a controllable between-group bias.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   FAIRVLMED_ATTRIBUTES,
@@ -247,19 +247,41 @@ export function synthSamples(options: SynthOptions): SynthSample[] {
   return out;
 }
 
+/** OUTPUT_NOT_EMPTY when `dir` exists and holds anything (so that nothing is overwritten by accident). */
+function refuseNonEmpty(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return;
+    throw ioError(e, dir);
+  }
+  if (names.length === 0) return;
+  names.sort();
+  const shown = names.slice(0, 3).map((n) => (n.length > 40 ? `${n.slice(0, 40)}…` : n));
+  throw new DatasetError(
+    'OUTPUT_NOT_EMPTY',
+    `the folder is not empty (${names.length} entr${names.length === 1 ? 'y' : 'ies'}: ${JSON.stringify(shown.join(', ')).slice(1, -1)}${names.length > 3 ? ', …' : ''}); pick an empty folder, or pass --force (force: true) to overwrite the generated files`,
+    { file: dir },
+  );
+}
+
 /** Name of the provenance file the generator writes beside the data. */
 export const SYNTH_PROVENANCE_FILE = 'synth.json';
 
 /**
  * Writes a synthetic Harvard-FairVLMed into `dir` (created if needed), plus `synth.json` recording the generator,
- * its version, the seed, the options and (when given) the command line. Returns the samples it wrote.
+ * its version, the seed, the options and (when given) the command line. Returns the samples it wrote. A folder that
+ * is not empty is refused (OUTPUT_NOT_EMPTY) unless `force` is set: then the generated files are overwritten and any
+ * other file is left as it is.
  */
 export function synthesizeFairVlmed(
   dir: string,
   options: SynthOptions,
-  provenance: { command?: string } = {},
+  provenance: { command?: string; force?: boolean } = {},
 ): SynthSample[] {
   const o = checkSynthOptions(options);
+  if (!provenance.force) refuseNonEmpty(dir);
   const samples = synthSamples(o);
   const folders: Record<Split, string> = {
     train: FAIRVLMED_SPLITS.train[0],

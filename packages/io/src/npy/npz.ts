@@ -1,6 +1,6 @@
 // .npz archives: a zip of `<key>.npy` entries (numpy.savez stores them, numpy.savez_compressed deflates them).
-import { IoError } from '../errors.ts';
-import { listZipEntries, readZipEntry, type ZipEntry } from '../zip/read.ts';
+import { boundText, IoError, oneLine } from '../errors.ts';
+import { checkEntrySize, listZipEntries, readZipEntry, type ZipEntry, type ZipReadOptions } from '../zip/read.ts';
 import type { NpyArray } from './dtype.ts';
 import { parseNpy } from './read.ts';
 
@@ -10,16 +10,19 @@ export interface NpzFile {
   /** Keys (entry names without `.npy`), in archive order. */
   readonly keys: readonly string[];
   has(key: string): boolean;
-  /** Decodes one array; throws NPZ_MISSING_KEY when absent. */
+  /** Decodes one array; throws NPZ_MISSING_KEY when absent, TOO_LARGE when its entry declares over the cap. */
   get(key: string): NpyArray;
 }
 
-/** Opens an .npz lazily (only the central directory is read now). Entries not ending in `.npy` are ignored. */
-export function openNpz(bytes: Uint8Array, source: string): NpzFile {
+function npzEntries(bytes: Uint8Array, source: string): Map<string, ZipEntry> {
   const entries = new Map<string, ZipEntry>();
   for (const e of listZipEntries(bytes, source)) {
     if (e.name.endsWith('.npy')) entries.set(e.name.slice(0, -4), e);
   }
+  return entries;
+}
+
+function open(bytes: Uint8Array, source: string, entries: Map<string, ZipEntry>, options?: ZipReadOptions): NpzFile {
   const keys = [...entries.keys()];
   return {
     source,
@@ -30,17 +33,30 @@ export function openNpz(bytes: Uint8Array, source: string): NpzFile {
       if (!e) {
         throw new IoError(
           'NPZ_MISSING_KEY',
-          `no array '${key}' (keys: ${keys.length > 0 ? keys.join(', ') : 'none'})`,
+          `no array '${oneLine(key)}' (keys: ${keys.length > 0 ? oneLine(keys.join(', ')) : 'none'})`,
           { file: source },
         );
       }
-      return parseNpy(readZipEntry(bytes, e, source), `${source}:${e.name}`);
+      return parseNpy(readZipEntry(bytes, e, source, options), `${source}:${boundText(e.name)}`);
     },
   };
 }
 
-/** Reads every array of an .npz. Keys are the entry names without `.npy`. */
-export function readNpz(bytes: Uint8Array, source: string): Map<string, NpyArray> {
-  const npz = openNpz(bytes, source);
+/**
+ * Opens an .npz lazily (only the central directory is read now). Entries not ending in `.npy` are ignored. Each
+ * array's entry is checked against `maxEntryBytes` (default 1 GiB) before it is inflated: TOO_LARGE.
+ */
+export function openNpz(bytes: Uint8Array, source: string, options?: ZipReadOptions): NpzFile {
+  return open(bytes, source, npzEntries(bytes, source), options);
+}
+
+/**
+ * Reads every array of an .npz. Keys are the entry names without `.npy`. Every entry is checked against
+ * `maxEntryBytes` (default 1 GiB) before any is inflated: TOO_LARGE.
+ */
+export function readNpz(bytes: Uint8Array, source: string, options?: ZipReadOptions): Map<string, NpyArray> {
+  const entries = npzEntries(bytes, source);
+  for (const e of entries.values()) checkEntrySize(e, source, options);
+  const npz = open(bytes, source, entries, options);
   return new Map(npz.keys.map((k) => [k, npz.get(k)]));
 }

@@ -11,14 +11,20 @@ export interface PyDict {
 
 class ParseError extends Error {}
 
+/** Deepest nesting of containers accepted (a header needs 2: the dict and its shape tuple). */
+const MAX_DEPTH = 32;
+const PY_SPACE = new Set([' ', '\t', '\f', '\r', '\n']);
+
 /** Parses one Python literal; throws an Error with the position on anything else. */
 export function parsePyLiteral(text: string): PyValue {
   let pos = 0;
   const fail = (what: string): never => {
-    throw new ParseError(`${what} at character ${pos} of ${JSON.stringify(text.slice(0, 200))}`);
+    const shown = text.length > 80 ? `${JSON.stringify(text.slice(0, 80))}…` : JSON.stringify(text);
+    throw new ParseError(`${what} at character ${pos} of ${shown}`);
   };
   const skipWs = () => {
-    while (pos < text.length && /\s/.test(text[pos]!)) pos++;
+    // Python's tokenizer: space, tab, form feed and line ends (not U+00A0 or other Unicode spaces).
+    while (pos < text.length && PY_SPACE.has(text[pos]!)) pos++;
   };
   const parseString = (): string => {
     const quote = text[pos]!;
@@ -55,13 +61,19 @@ export function parsePyLiteral(text: string): PyValue {
     }
     return fail('unterminated string');
   };
+  let depth = 0;
+  const enter = () => {
+    if (++depth > MAX_DEPTH) fail(`nested more than ${MAX_DEPTH} levels deep`);
+  };
   const parseSeq = (close: string): PyValue[] => {
     const items: PyValue[] = [];
+    enter();
     pos++;
     for (;;) {
       skipWs();
       if (text[pos] === close) {
         pos++;
+        depth--;
         return items;
       }
       items.push(parseValue());
@@ -77,11 +89,13 @@ export function parsePyLiteral(text: string): PyValue {
     if (c === "'" || c === '"') return parseString();
     if (c === '{') {
       const dict = new Map<string, PyValue>();
+      enter();
       pos++;
       for (;;) {
         skipWs();
         if (text[pos] === '}') {
           pos++;
+          depth--;
           return { dict };
         }
         if (text[pos] !== "'" && text[pos] !== '"') fail('expected a string key');
@@ -89,7 +103,7 @@ export function parsePyLiteral(text: string): PyValue {
         skipWs();
         if (text[pos] !== ':') fail("expected ':'");
         pos++;
-        if (dict.has(key)) fail(`duplicate key '${key}'`);
+        if (dict.has(key)) fail(`duplicate key ${JSON.stringify(key.slice(0, 80))}`);
         dict.set(key, parseValue());
         skipWs();
         if (text[pos] === ',') pos++;

@@ -1,11 +1,16 @@
 // The .npy format (numpy/lib/format.py): magic "\x93NUMPY", version 1.0 / 2.0 / 3.0, a Python-literal header
 // {'descr': ..., 'fortran_order': ..., 'shape': (...)}, padding, then the raw data.
-import { IoError } from '../errors.ts';
+import { boundText, IoError, oneLine, quoted } from '../errors.ts';
 import { halfToFloat32 } from '../float16.ts';
 import { type DtypeInfo, dtypeFromCode, type NpyArray, type NpyData, type NpyDtype, shapeSize } from './dtype.ts';
 import { isPyDict, isPyTuple, type PyValue, parsePyLiteral } from './pyliteral.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+/** Most dimensions an array may have (numpy 2's NPY_MAXDIMS; numpy 1 allows 32). */
+const NPY_MAX_DIMS = 64;
+/** Longest header numpy.load reads without `max_header_size` (numpy.lib.format._MAX_HEADER_SIZE). */
+const NPY_MAX_HEADER_BYTES = 10_000;
+const INT64_MAX = 2n ** 63n - 1n;
 
 /** What the header of a .npy file says, and where its data starts. */
 export interface NpyHeader {
@@ -30,13 +35,13 @@ function parseDescr(descr: PyValue, source: string): { info: DtypeInfo; bigEndia
   if (typeof descr !== 'string') {
     throw new IoError(
       'NPY_UNSUPPORTED_DTYPE',
-      `structured dtype ${JSON.stringify(descr)} is not supported (only plain numeric and bool arrays)`,
+      `structured dtype ${boundText(JSON.stringify(descr) ?? String(descr))} is not supported (only plain numeric and bool arrays)`,
       { file: source },
     );
   }
   const m = /^([<>|=]?)([a-zA-Z?])(\d*)$/.exec(descr);
   if (!m) {
-    throw new IoError('NPY_UNSUPPORTED_DTYPE', `dtype '${descr}' is not supported`, { file: source });
+    throw new IoError('NPY_UNSUPPORTED_DTYPE', `dtype '${oneLine(descr)}' is not supported`, { file: source });
   }
   const order = m[1]!;
   const kind = m[2] === '?' ? 'b' : m[2]!;
@@ -57,7 +62,7 @@ function parseDescr(descr: PyValue, source: string): { info: DtypeInfo; bigEndia
                 : '';
     throw new IoError(
       'NPY_UNSUPPORTED_DTYPE',
-      `dtype '${descr}'${hint} is not supported; supported: float16/32/64, (u)int8-64, bool`,
+      `dtype '${oneLine(descr)}'${hint} is not supported; supported: float16/32/64, (u)int8-64, bool`,
       { file: source },
     );
   }
@@ -98,6 +103,12 @@ export function parseNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
     headerLength = dv.getUint32(8, true);
     headerStart = 12;
   }
+  if (headerLength > NPY_MAX_HEADER_BYTES) {
+    throw headerError(
+      source,
+      `the header declares ${headerLength} bytes, more than numpy's limit of ${NPY_MAX_HEADER_BYTES} (numpy.load refuses it too)`,
+    );
+  }
   const dataOffset = headerStart + headerLength;
   if (dataOffset > bytes.length) {
     throw new IoError(
@@ -107,38 +118,64 @@ export function parseNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
     );
   }
   const raw = bytes.subarray(headerStart, dataOffset);
-  const text = major === 3 ? new TextDecoder('utf-8', { fatal: true }).decode(raw) : latin1(raw);
+  let text: string;
+  try {
+    text = major === 3 ? new TextDecoder('utf-8', { fatal: true }).decode(raw) : latin1(raw);
+  } catch (e) {
+    throw headerError(source, 'a version 3.0 header is not valid UTF-8', e);
+  }
   let value: PyValue;
   try {
     value = parsePyLiteral(text);
   } catch (e) {
     throw headerError(source, `header is not a Python literal: ${(e as Error).message}`, e);
   }
-  if (!isPyDict(value)) throw headerError(source, `header is not a dictionary: ${text.trim()}`);
+  if (!isPyDict(value)) throw headerError(source, `header is not a dictionary: ${quoted(text.trim())}`);
   const keys = [...value.dict.keys()].sort();
   if (keys.join(',') !== 'descr,fortran_order,shape') {
-    throw headerError(source, `header must have exactly the keys descr, fortran_order, shape; got ${keys.join(', ')}`);
+    throw headerError(
+      source,
+      `header must have exactly the keys descr, fortran_order, shape; got ${boundText(keys.map((k) => JSON.stringify(k)).join(', '))}`,
+    );
   }
   const fortran = value.dict.get('fortran_order');
   if (typeof fortran !== 'boolean')
-    throw headerError(source, `fortran_order is not a bool: ${JSON.stringify(fortran)}`);
+    throw headerError(source, `fortran_order is not a bool: ${boundText(JSON.stringify(fortran) ?? String(fortran))}`);
   const shapeValue = value.dict.get('shape')!;
   if (!isPyTuple(shapeValue)) throw headerError(source, 'shape is not a tuple');
+  if (shapeValue.tuple.length > NPY_MAX_DIMS) {
+    throw headerError(source, `shape has ${shapeValue.tuple.length} dimensions, more than numpy's ${NPY_MAX_DIMS}`);
+  }
   const shape: number[] = [];
   for (const d of shapeValue.tuple) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw headerError(source, `shape ${text.match(/'shape':\s*(\([^)]*\))/)?.[1] ?? ''} has an invalid dimension`);
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+      throw headerError(
+        source,
+        `shape ${boundText(text.match(/'shape':\s*(\([^)]*\))/)?.[1] ?? '')} has an invalid dimension`,
+      );
     }
     shape.push(d);
   }
   const { info, bigEndian } = parseDescr(value.dict.get('descr')!, source);
+  // numpy multiplies the dimensions left to right in a signed 64-bit integer and refuses a shape that overflows it,
+  // even when a later dimension is 0.
+  let running = 1n;
+  for (const d of shape) {
+    running *= BigInt(d);
+    if (running > INT64_MAX) {
+      throw headerError(
+        source,
+        `shape (${boundText(shape.join(', '))}) has more than 2^63 elements (numpy refuses it too)`,
+      );
+    }
+  }
   const count = shapeSize(shape);
   const dataLength = count * info.itemSize;
   const available = bytes.length - dataOffset;
   if (!Number.isSafeInteger(dataLength) || dataLength > available) {
     throw new IoError(
       'NPY_TRUNCATED',
-      `the header declares shape (${shape.join(', ')}) of ${info.dtype} = ${Number.isSafeInteger(dataLength) ? dataLength : 'more than 2^53'} bytes of data, but the file holds ${available}`,
+      `the header declares shape (${boundText(shape.join(', '))}) of ${info.dtype} = ${Number.isSafeInteger(dataLength) ? dataLength : 'more than 2^53'} bytes of data, but the file holds ${available}`,
       { file: source },
     );
   }

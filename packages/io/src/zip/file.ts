@@ -2,10 +2,11 @@
 // positioned reads) or whole and asynchronously (read + inflate off the event loop).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { IoError, osError } from '../errors.ts';
+import { boundText, IoError, osError, quoted } from '../errors.ts';
 import type { NpyArray } from '../npy/dtype.ts';
 import { parseNpy } from '../npy/read.ts';
 import {
+  checkEntrySize,
   decodeEntry,
   decodeEntryAsync,
   listZipEntries,
@@ -14,6 +15,7 @@ import {
   readZipEntry,
   ZIP_TAIL_BYTES,
   type ZipEntry,
+  type ZipReadOptions,
 } from './read.ts';
 
 function preadExact(fd: number, length: number, position: number, path: string): Uint8Array {
@@ -84,13 +86,14 @@ export class ZipFileReader {
     return this.entries.find((e) => e.name === name);
   }
 
-  /** Reads, inflates and CRC-checks one entry. */
-  read(entry: ZipEntry): Uint8Array {
+  /** Reads, inflates and CRC-checks one entry (TOO_LARGE, before reading it, when it declares over the cap). */
+  read(entry: ZipEntry, options?: ZipReadOptions): Uint8Array {
     if (this.fd === undefined) throw new IoError('BAD_ARGUMENT', 'the zip file is closed', { file: this.path });
+    checkEntrySize(entry, this.path, options);
     const fixed = preadExact(this.fd, 30, entry.localHeaderOffset, this.path);
     const dv = new DataView(fixed.buffer);
     if (dv.getUint32(0, true) !== 0x04034b50) {
-      throw new IoError('ZIP_CORRUPT', `entry ${JSON.stringify(entry.name)}: local header not found`, {
+      throw new IoError('ZIP_CORRUPT', `entry ${quoted(entry.name)}: local header not found`, {
         file: this.path,
       });
     }
@@ -104,15 +107,11 @@ export class ZipFileReader {
     );
     const name = new TextDecoder().decode(rest.subarray(0, nameLength));
     if (name !== entry.name) {
-      throw new IoError(
-        'ZIP_CORRUPT',
-        `entry ${JSON.stringify(entry.name)}: the local header names it ${JSON.stringify(name)}`,
-        {
-          file: this.path,
-        },
-      );
+      throw new IoError('ZIP_CORRUPT', `entry ${quoted(entry.name)}: the local header names it ${quoted(name)}`, {
+        file: this.path,
+      });
     }
-    return decodeEntry(rest.subarray(nameLength + extraLength), entry, this.path);
+    return decodeEntry(rest.subarray(nameLength + extraLength), entry, this.path, options);
   }
 
   close(): void {
@@ -123,15 +122,16 @@ export class ZipFileReader {
 
 /**
  * Reads the named arrays of an .npz on disk without reading the rest of the file (positioned reads of the directory
- * and of those entries only). Keys without `.npy`; a key that is absent is left out of the result.
+ * and of those entries only). Keys without `.npy`; a key that is absent is left out of the result. An entry declaring
+ * more than `maxEntryBytes` (default 1 GiB) is refused with TOO_LARGE before it is read.
  */
-export function readNpzKeys(path: string, keys: readonly string[]): Map<string, NpyArray> {
+export function readNpzKeys(path: string, keys: readonly string[], options?: ZipReadOptions): Map<string, NpyArray> {
   const zip = ZipFileReader.open(path);
   try {
     const out = new Map<string, NpyArray>();
     for (const key of keys) {
       const e = zip.entry(`${key}.npy`);
-      if (e) out.set(key, parseNpy(zip.read(e), `${path}:${e.name}`));
+      if (e) out.set(key, parseNpy(zip.read(e, options), `${path}:${e.name}`));
     }
     return out;
   } finally {
@@ -141,9 +141,14 @@ export function readNpzKeys(path: string, keys: readonly string[]): Map<string, 
 
 /**
  * Reads a whole .npz from disk asynchronously and decodes the named arrays (all when `keys` is omitted), inflating
- * on the thread pool. Absent keys are left out of the result.
+ * on the thread pool. Absent keys are left out of the result. Every entry to decode is checked against
+ * `maxEntryBytes` (default 1 GiB) before any is inflated (TOO_LARGE).
  */
-export async function readNpzFileAsync(path: string, keys?: readonly string[]): Promise<Map<string, NpyArray>> {
+export async function readNpzFileAsync(
+  path: string,
+  keys?: readonly string[],
+  options?: ZipReadOptions,
+): Promise<Map<string, NpyArray>> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -153,14 +158,14 @@ export async function readNpzFileAsync(path: string, keys?: readonly string[]): 
   const entries = listZipEntries(bytes, path);
   const wanted = keys === undefined ? undefined : new Set(keys.map((k) => `${k}.npy`));
   const out = new Map<string, NpyArray>();
+  const chosen = entries.filter((e) => e.name.endsWith('.npy') && (wanted === undefined || wanted.has(e.name)));
+  for (const e of chosen) checkEntrySize(e, path, options);
   await Promise.all(
-    entries
-      .filter((e) => e.name.endsWith('.npy') && (wanted === undefined || wanted.has(e.name)))
-      .map(async (e) => {
-        const raw = e.method === 8 ? rawData(bytes, e, path) : undefined;
-        const data = raw ? await decodeEntryAsync(raw, e, path) : readZipEntry(bytes, e, path);
-        out.set(e.name.slice(0, -4), parseNpy(data, `${path}:${e.name}`));
-      }),
+    chosen.map(async (e) => {
+      const raw = e.method === 8 ? rawData(bytes, e, path) : undefined;
+      const data = raw ? await decodeEntryAsync(raw, e, path, options) : readZipEntry(bytes, e, path, options);
+      out.set(e.name.slice(0, -4), parseNpy(data, `${path}:${boundText(e.name)}`));
+    }),
   );
   return out;
 }
@@ -170,7 +175,7 @@ function rawData(bytes: Uint8Array, e: ZipEntry, path: string): Uint8Array {
   const at = e.localHeaderOffset;
   const start = at + 30 + dv.getUint16(at + 26, true) + dv.getUint16(at + 28, true);
   if (start + e.compressedSize > bytes.length) {
-    throw new IoError('ZIP_CORRUPT', `entry ${JSON.stringify(e.name)}: data runs past the end of the file`, {
+    throw new IoError('ZIP_CORRUPT', `entry ${quoted(e.name)}: data runs past the end of the file`, {
       file: path,
     });
   }

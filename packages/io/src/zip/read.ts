@@ -1,9 +1,12 @@
 // A small, strict zip reader: the central directory (zip64 aware), stored and deflated entries, CRC-checked.
 // Used for .npz files (numpy.savez / savez_compressed) and PyTorch's zip checkpoints. Every offset and size read from
-// the file is checked against the file's length before use, and inflation never produces more than the declared size.
+// the file is checked against the file's length before use, every declared uncompressed size against a cap
+// (`maxEntryBytes`) and against what the compressed bytes can inflate to, before anything is allocated; inflation
+// never produces more than the declared size.
+import { kMaxLength } from 'node:buffer';
 import { promisify } from 'node:util';
 import { inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
-import { IoError } from '../errors.ts';
+import { DEFAULT_MAX_ENTRY_BYTES, formatBytes, IoError, quoted } from '../errors.ts';
 import { crc32 } from './crc32.ts';
 
 /** One file in a zip archive, as its central directory describes it. */
@@ -18,6 +21,63 @@ export interface ZipEntry {
   crc32: number;
   /** Offset of the entry's local file header. */
   localHeaderOffset: number;
+}
+
+/** Options of the entry readers ({@link readZipEntry}, the npz readers). */
+export interface ZipReadOptions {
+  /**
+   * Largest uncompressed size an entry may declare, in bytes (default {@link DEFAULT_MAX_ENTRY_BYTES}, 1 GiB). An
+   * entry declaring more is refused with TOO_LARGE before anything is read, allocated or inflated.
+   */
+  readonly maxEntryBytes?: number;
+  /** How the user raises the cap, ending the TOO_LARGE message (default: the `maxEntryBytes` option). */
+  readonly capHint?: string;
+}
+
+/**
+ * Deflate's largest expansion: a length-258 match coded in two 1-bit codes, so at most 1032 bytes per compressed
+ * byte (zlib's technical notes), plus slack for the stream's first literal and block headers.
+ */
+const MAX_INFLATE_RATIO = 1032;
+const INFLATE_SLACK = 1024;
+/** Largest output buffer allocated up front by one inflate call (further output comes in chunks of this size). */
+const MAX_INFLATE_CHUNK = 64 * 1024 * 1024;
+
+/** The cap of `options`, checked (BAD_ARGUMENT for a value that is not a positive safe integer). */
+export function entryCap(options: ZipReadOptions | undefined): number {
+  const cap = options?.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  if (!Number.isSafeInteger(cap) || cap < 0) {
+    throw new IoError('BAD_ARGUMENT', `maxEntryBytes must be a non-negative safe integer, got ${String(cap)}`);
+  }
+  return cap;
+}
+
+/**
+ * Checks the sizes an entry declares before any of its data is read: TOO_LARGE when the uncompressed size is over
+ * the cap, ZIP_CORRUPT when a deflated entry declares more than its compressed bytes can inflate to.
+ */
+export function checkEntrySize(entry: ZipEntry, source: string, options?: ZipReadOptions): void {
+  const cap = entryCap(options);
+  if (entry.uncompressedSize > cap) {
+    throw new IoError(
+      'TOO_LARGE',
+      `entry ${quoted(entry.name)} declares ${formatBytes(entry.uncompressedSize)} uncompressed, over the cap of ${formatBytes(cap)}; ${options?.capHint ?? 'if the file is trusted, raise the cap with the maxEntryBytes option'}`,
+      { file: source },
+    );
+  }
+  if (entry.uncompressedSize > kMaxLength) {
+    throw new IoError(
+      'TOO_LARGE',
+      `entry ${quoted(entry.name)} declares ${formatBytes(entry.uncompressedSize)} uncompressed, more than this runtime's largest buffer (${formatBytes(kMaxLength)})`,
+      { file: source },
+    );
+  }
+  if (entry.method === 8 && entry.uncompressedSize > entry.compressedSize * MAX_INFLATE_RATIO + INFLATE_SLACK) {
+    throw corrupt(
+      source,
+      `entry ${quoted(entry.name)} declares ${entry.uncompressedSize} bytes uncompressed, more than its ${entry.compressedSize} deflated bytes can hold`,
+    );
+  }
 }
 
 const inflateRawAsync = promisify(inflateRaw) as (buf: Uint8Array, options: ZlibOptions) => Promise<Buffer>;
@@ -99,7 +159,7 @@ export function checkEntryPath(name: string, source: string): void {
   else if (normalized.split('/').some((part) => part === '..'))
     why = "contains a '..' component (path outside the archive)";
   if (why !== undefined) {
-    throw new IoError('ZIP_UNSAFE_PATH', `entry ${JSON.stringify(name)} ${why}`, { file: source });
+    throw new IoError('ZIP_UNSAFE_PATH', `entry ${quoted(name)} ${why}`, { file: source });
   }
 }
 /** Characters that can make a name unsafe: NUL, backslash, a leading slash, a colon, two dots. */
@@ -210,12 +270,11 @@ export function parseCentralDirectory(buf: Uint8Array, base: number, fileSize: n
     while (q + 4 <= extraEnd) {
       const id = dv.getUint16(q, true);
       const size = dv.getUint16(q + 2, true);
-      if (q + 4 + size > extraEnd)
-        throw corrupt(source, `entry ${JSON.stringify(name)}: extra field runs past its end`);
+      if (q + 4 + size > extraEnd) throw corrupt(source, `entry ${quoted(name)}: extra field runs past its end`);
       if (id === 0x0001) {
         let r = q + 4;
         const take = (what: string): number => {
-          if (r + 8 > q + 4 + size) throw corrupt(source, `entry ${JSON.stringify(name)}: zip64 field too short`);
+          if (r + 8 > q + 4 + size) throw corrupt(source, `entry ${quoted(name)}: zip64 field too short`);
           const v = u64(dv, r, source, what);
           r += 8;
           return v;
@@ -230,26 +289,23 @@ export function parseCentralDirectory(buf: Uint8Array, base: number, fileSize: n
       throw new IoError('ZIP_UNSUPPORTED', 'multi-disk zip archives are not supported', { file: source });
     }
     if (flags & 0x1) {
-      throw new IoError('ZIP_UNSUPPORTED', `entry ${JSON.stringify(name)} is encrypted`, { file: source });
+      throw new IoError('ZIP_UNSUPPORTED', `entry ${quoted(name)} is encrypted`, { file: source });
     }
     if (method !== 0 && method !== 8) {
       throw new IoError(
         'ZIP_UNSUPPORTED',
-        `entry ${JSON.stringify(name)} uses compression method ${method} (only stored and deflate are supported)`,
+        `entry ${quoted(name)} uses compression method ${method} (only stored and deflate are supported)`,
         { file: source },
       );
     }
     if (method === 0 && compressedSize !== uncompressedSize) {
-      throw corrupt(source, `stored entry ${JSON.stringify(name)} has different compressed and uncompressed sizes`);
+      throw corrupt(source, `stored entry ${quoted(name)} has different compressed and uncompressed sizes`);
     }
     if (localHeaderOffset + LOCAL_SIZE + compressedSize > cdOffset) {
-      throw corrupt(
-        source,
-        `entry ${JSON.stringify(name)} (offset ${localHeaderOffset}) overlaps the central directory`,
-      );
+      throw corrupt(source, `entry ${quoted(name)} (offset ${localHeaderOffset}) overlaps the central directory`);
     }
     checkEntryPath(name, source);
-    if (seen.has(name)) throw corrupt(source, `duplicate entry ${JSON.stringify(name)}`);
+    if (seen.has(name)) throw corrupt(source, `duplicate entry ${quoted(name)}`);
     seen.add(name);
     entries.push({ name, method, compressedSize, uncompressedSize, crc32: crc, localHeaderOffset });
     p = next;
@@ -259,7 +315,7 @@ export function parseCentralDirectory(buf: Uint8Array, base: number, fileSize: n
 
 /** Checks an entry's local header (signature, same name as the directory) and returns where its data starts. */
 export function localDataStart(bytes: Uint8Array, dv: DataView, name: string, at: number, source: string): number {
-  const label = JSON.stringify(name);
+  const label = quoted(name);
   if (at + LOCAL_SIZE > bytes.length || dv.getUint32(at, true) !== SIG_LOCAL) {
     throw corrupt(source, `entry ${label}: local header not found at offset ${at}`);
   }
@@ -268,7 +324,7 @@ export function localDataStart(bytes: Uint8Array, dv: DataView, name: string, at
   const raw = bytes.subarray(at + LOCAL_SIZE, at + LOCAL_SIZE + nameLength);
   const localName = decodeName(raw, true);
   if (localName !== name && decodeName(raw, false) !== name) {
-    throw corrupt(source, `entry ${label}: the local header names it ${JSON.stringify(localName)}`);
+    throw corrupt(source, `entry ${label}: the local header names it ${quoted(localName)}`);
   }
   return at + LOCAL_SIZE + nameLength + extraLength;
 }
@@ -279,9 +335,10 @@ export function localDataStart(bytes: Uint8Array, dv: DataView, name: string, at
  * damaged or disagrees with the directory, the data is truncated, inflation fails or produces a different length, or
  * the CRC-32 does not match.
  */
-export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, source: string): Uint8Array {
+export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, source: string, options?: ZipReadOptions): Uint8Array {
+  checkEntrySize(entry, source, options);
   const dv = view(bytes);
-  const label = JSON.stringify(entry.name);
+  const label = quoted(entry.name);
   const dataStart = localDataStart(bytes, dv, entry.name, entry.localHeaderOffset, source);
   if (dataStart + entry.compressedSize > bytes.length) {
     throw corrupt(
@@ -289,12 +346,16 @@ export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, source: string)
       `entry ${label}: ${entry.compressedSize} bytes of data declared but the file ends ${bytes.length - dataStart} bytes after its start (truncated)`,
     );
   }
-  return decodeEntry(bytes.subarray(dataStart, dataStart + entry.compressedSize), entry, source);
+  return decodeEntry(bytes.subarray(dataStart, dataStart + entry.compressedSize), entry, source, options);
 }
 
-/** Inflates (when deflated) and CRC-checks the raw data of an entry. */
-export function decodeEntry(raw: Uint8Array, entry: ZipEntry, source: string): Uint8Array {
-  const label = JSON.stringify(entry.name);
+/**
+ * Inflates (when deflated) and CRC-checks the raw data of an entry, after checking its declared sizes
+ * ({@link checkEntrySize}: TOO_LARGE over `maxEntryBytes`).
+ */
+export function decodeEntry(raw: Uint8Array, entry: ZipEntry, source: string, options?: ZipReadOptions): Uint8Array {
+  checkEntrySize(entry, source, options);
+  const label = quoted(entry.name);
   let out: Uint8Array;
   if (entry.method === 0) {
     out = raw;
@@ -304,7 +365,7 @@ export function decodeEntry(raw: Uint8Array, entry: ZipEntry, source: string): U
     } else {
       let inflated: Buffer;
       try {
-        inflated = inflateRawSync(raw, inflateOptions(entry));
+        inflated = inflateRawSync(raw, inflateOptions(raw, entry));
       } catch (e) {
         throw inflateError(e, entry, source);
       }
@@ -320,12 +381,20 @@ export function decodeEntry(raw: Uint8Array, entry: ZipEntry, source: string): U
 }
 
 /** Like {@link decodeEntry}, inflating on libuv's thread pool so the event loop keeps running. */
-export async function decodeEntryAsync(raw: Uint8Array, entry: ZipEntry, source: string): Promise<Uint8Array> {
+export async function decodeEntryAsync(
+  raw: Uint8Array,
+  entry: ZipEntry,
+  source: string,
+  options?: ZipReadOptions,
+): Promise<Uint8Array> {
   // Small entries inflate faster in place than the hop to the thread pool costs.
-  if (entry.method !== 8 || entry.uncompressedSize < ASYNC_INFLATE_MIN_BYTES) return decodeEntry(raw, entry, source);
+  if (entry.method !== 8 || entry.uncompressedSize < ASYNC_INFLATE_MIN_BYTES) {
+    return decodeEntry(raw, entry, source, options);
+  }
+  checkEntrySize(entry, source, options);
   let inflated: Buffer;
   try {
-    inflated = await inflateRawAsync(raw, inflateOptions(entry));
+    inflated = await inflateRawAsync(raw, inflateOptions(raw, entry));
   } catch (e) {
     throw inflateError(e, entry, source);
   }
@@ -334,10 +403,15 @@ export async function decodeEntryAsync(raw: Uint8Array, entry: ZipEntry, source:
   return out;
 }
 
-function inflateOptions(entry: ZipEntry): ZlibOptions {
+/**
+ * zlib's output is allocated chunk by chunk: one chunk of the declared size avoids a copy for honest entries, and is
+ * bounded by what the compressed bytes can inflate to (a few bytes declaring 64 MiB get a small chunk) and 64 MiB.
+ */
+function inflateOptions(raw: Uint8Array, entry: ZipEntry): ZlibOptions {
+  const possible = raw.length * MAX_INFLATE_RATIO + INFLATE_SLACK;
   return {
-    maxOutputLength: entry.uncompressedSize,
-    chunkSize: Math.max(64, Math.min(entry.uncompressedSize, 64 * 1024 * 1024)),
+    maxOutputLength: Math.max(1, entry.uncompressedSize),
+    chunkSize: Math.max(64, Math.min(entry.uncompressedSize, possible, MAX_INFLATE_CHUNK)),
   };
 }
 
@@ -346,14 +420,14 @@ function inflateError(e: unknown, entry: ZipEntry, source: string): IoError {
     e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
       ? `inflates to more than the declared ${entry.uncompressedSize} bytes`
       : `bad deflate data (${(e as Error).message})`;
-  return corrupt(source, `entry ${JSON.stringify(entry.name)}: ${why}`, e);
+  return corrupt(source, `entry ${quoted(entry.name)}: ${why}`, e);
 }
 
 function checkInflated(inflated: Buffer, entry: ZipEntry, source: string): Uint8Array {
   if (inflated.length !== entry.uncompressedSize) {
     throw corrupt(
       source,
-      `entry ${JSON.stringify(entry.name)}: inflates to ${inflated.length} bytes, ${entry.uncompressedSize} declared`,
+      `entry ${quoted(entry.name)}: inflates to ${inflated.length} bytes, ${entry.uncompressedSize} declared`,
     );
   }
   return new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
@@ -364,7 +438,7 @@ function checkCrc(out: Uint8Array, entry: ZipEntry, source: string): void {
   if (actual !== entry.crc32 >>> 0) {
     throw corrupt(
       source,
-      `entry ${JSON.stringify(entry.name)}: CRC-32 mismatch (stored ${hex(entry.crc32)}, computed ${hex(actual)}): the data is damaged`,
+      `entry ${quoted(entry.name)}: CRC-32 mismatch (stored ${hex(entry.crc32)}, computed ${hex(actual)}): the data is damaged`,
     );
   }
 }
