@@ -327,14 +327,16 @@ describe('vocabulary files: bad input', () => {
       /line 3 .* not a merge/,
     );
     expect(() => openAiTokenizerFromBytes(Buffer.from('#v\n\u4f60 \u597d'), { source: 'v.txt' })).toThrow(
-      /v\.txt: merge 0 .* not two byte-level symbols/,
+      /v\.txt: line 2: .* not two byte-level symbols/,
     );
     expect(() => BpeTokenizer.fromMerges([['a</w>', 'b']])).toThrow(/ends a word/);
   });
 
   test('OpenAI layout: only the first 48 894 merge lines are read', () => {
     const lines = ['#version: 0.2'];
-    for (let i = 0; i < OPENAI_NUM_MERGES + 5; i++) lines.push('a b');
+    // Distinct merges (a repeated one is a corrupt file): pairs of byte characters.
+    const chars = BYTE_CHARS_IN_VOCAB_ORDER;
+    for (let i = 0; i < OPENAI_NUM_MERGES + 5; i++) lines.push(`${chars[i % 256]} ${chars[Math.floor(i / 256)]}`);
     expect(parseOpenAiMerges(Buffer.from(lines.join('\n'))).length).toBe(OPENAI_NUM_MERGES);
     expect(parseOpenAiMerges(Buffer.from(lines.join('\n')), { maxMerges: 3 }).length).toBe(3);
   });

@@ -15,6 +15,8 @@ export {
   NoVulkanLoaderError,
   SoftwareAdapterRefusedError,
 } from './errors.ts';
+export type { Float16Gradient, RoundToFloat16Options } from './fp16.ts';
+export { FLOAT16_MAX, roundNumberToFloat16, roundToFloat16, roundToFloat16Reference } from './fp16.ts';
 export type { BackendName, ComputeHandle, InitComputeOptions, WebGPUProbe } from './init.ts';
 export { initCompute, probeWebGPU, registerGradientsOnce } from './init.ts';
 export type { SoftminKernelAttrs } from './kernels.ts';

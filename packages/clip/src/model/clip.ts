@@ -15,6 +15,14 @@ import {
 import { ClipModelError, type WeightsMismatch, WeightsMismatchError } from './errors.ts';
 import { initialValues, SeededRandom } from './init.ts';
 import type { Params } from './layers.ts';
+import {
+  CLIP_PRECISIONS,
+  type ClipPrecision,
+  type HalfRound,
+  halfParameter,
+  halfRoundOf,
+  isHalfParameter,
+} from './precision.ts';
 import { PARAMETER_GROUPS, type ParameterGroup, parameterGroupOf, stateDictSpec, type TensorSpec } from './spec.ts';
 import { type TokenInput, toTokenBatch } from './tokens.ts';
 import { modifiedResNet, textTransformer, visionTransformer } from './towers.ts';
@@ -28,6 +36,8 @@ export interface CreateClipOptions {
   source?: string;
   /** Use the slice-based conv2d filter gradient on every backend (ModifiedResNet; tests). */
   forceSliceConvGradient?: boolean;
+  /** Numeric precision of the forward passes (see {@link ClipModel.setPrecision}). Default 'fp32'. */
+  precision?: ClipPrecision;
 }
 
 export interface LoadStateDictOptions {
@@ -91,6 +101,8 @@ export class ClipModel {
   private readonly forceSliceConvGradient: boolean;
   private disposed = false;
   private readonly lookup: Params;
+  private currentPrecision: ClipPrecision = 'fp32';
+  private round: HalfRound;
 
   private constructor(config: ClipConfig, options: CreateClipOptions) {
     this.config = config;
@@ -100,7 +112,9 @@ export class ClipModel {
     this.lookup = (name: string) => {
       const v = this.store.get(name);
       if (v === undefined) throw new ClipModelError('BAD_CONFIG', `internal: no tensor named ${name}`);
-      return v;
+      // A half parameter is read through the rounding: its value is already a float16 value, and its gradient is
+      // rounded to float16 as autograd computes it for a half parameter.
+      return this.round !== undefined && isHalfParameter(name) ? halfParameter(v) : v;
     };
   }
 
@@ -134,7 +148,42 @@ export class ClipModel {
       model.dispose();
       throw e;
     }
+    if (options.precision !== undefined) model.setPrecision(options.precision);
     return model;
+  }
+
+  /** The numeric precision of the forward passes: 'fp32' or 'fp16-emulated' (see precision.ts). */
+  get precision(): ClipPrecision {
+    return this.currentPrecision;
+  }
+
+  /**
+   * Sets the precision of the forward passes. 'fp16-emulated' is OpenAI's CLIP after `clip.model.convert_weights`
+   * (the official FairCLIP runs on a GPU), emulated on float32 backends: the half parameters are rounded to float16
+   * now (and must stay float16 values: optimisers round them after each step), activations and their gradients are
+   * rounded to float16 where PyTorch computes in half precision. 'fp32' changes no value.
+   */
+  setPrecision(precision: ClipPrecision): void {
+    this.ensureLive();
+    if (!(CLIP_PRECISIONS as readonly string[]).includes(precision)) {
+      const got = String(precision).slice(0, 40);
+      throw new ClipModelError('BAD_INPUT', `precision must be one of ${CLIP_PRECISIONS.join(', ')}, got '${got}'`);
+    }
+    this.currentPrecision = precision;
+    this.round = halfRoundOf(precision);
+    this.roundHalfParameters();
+  }
+
+  /** Rounds the half parameters to float16 (fp16-emulated only; as convert_weights casts them). */
+  private roundHalfParameters(): void {
+    const r = this.round;
+    if (r === undefined) return;
+    for (const [name, v] of this.store) if (isHalfParameter(name)) tf.tidy(() => v.assign(r(v)));
+  }
+
+  /** Whether a parameter (OpenAI name) is held in float16 in the current precision (none in fp32). */
+  isHalfParameter(name: string): boolean {
+    return this.currentPrecision === 'fp16-emulated' && isHalfParameter(name);
   }
 
   private ensureLive(): void {
@@ -209,9 +258,10 @@ export class ClipModel {
     try {
       return tf.tidy(() =>
         this.derived.kind === 'vit'
-          ? visionTransformer(images, this.lookup, this.config, this.derived)
+          ? visionTransformer(images, this.lookup, this.config, this.derived, this.round)
           : modifiedResNet(images, this.lookup, this.config, this.derived, {
               forceSliceConvGradient: this.forceSliceConvGradient,
+              round: this.round,
             }),
       );
     } catch (e) {
@@ -224,7 +274,7 @@ export class ClipModel {
     this.ensureLive();
     const batch = toTokenBatch(tokens, this.config.context_length, this.config.vocab_size);
     try {
-      return tf.tidy(() => textTransformer(batch, this.lookup, this.config));
+      return tf.tidy(() => textTransformer(batch, this.lookup, this.config, this.round));
     } catch (e) {
       throw explainBackendError(e, 'encodeText');
     }
@@ -241,7 +291,17 @@ export class ClipModel {
       imageFeatures.dispose();
       throw e;
     }
+    const r = this.round;
     const out = tf.tidy(() => {
+      if (r !== undefined) {
+        // OpenAI's CLIP.forward in half precision: features / features.norm() (both half), then
+        // (logit_scale.exp() · image_features) @ text_features.t() with a float32 scale times a half tensor.
+        const img = r(tf.div(imageFeatures, r(tf.norm(imageFeatures, 'euclidean', 1, true))));
+        const txt = r(tf.div(textFeatures, r(tf.norm(textFeatures, 'euclidean', 1, true))));
+        const scaled = r(tf.mul(tf.exp(this.logitScale), img));
+        const logitsPerImage = r(tf.matMul(scaled as tf.Tensor2D, txt as tf.Tensor2D, false, true)) as tf.Tensor2D;
+        return { logitsPerImage, logitsPerText: tf.transpose(logitsPerImage) as tf.Tensor2D };
+      }
       const img = tf.div(imageFeatures, tf.norm(imageFeatures, 'euclidean', 1, true));
       const txt = tf.div(textFeatures, tf.norm(textFeatures, 'euclidean', 1, true));
       const logitsPerImage = tf.mul(tf.exp(this.logitScale), tf.matMul(img, txt, false, true)) as tf.Tensor2D;
@@ -269,6 +329,7 @@ export class ClipModel {
       const v = this.store.get(spec.name)!;
       tf.tidy(() => v.assign(tf.tensor(toFloat32(t), spec.shape, 'float32')));
     }
+    this.roundHalfParameters();
   }
 
   /** The state dict (OpenAI names, float32; int64 num_batches_tracked for ModifiedResNet BatchNorms), read back. */

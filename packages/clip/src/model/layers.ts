@@ -6,9 +6,12 @@
  *  - 3×3 convolutions (ModifiedResNet): native conv2d, with a filter gradient built from matmuls of shifted input
  *    windows where the backend has no Conv2DBackpropFilter kernel (wasm);
  *  - multi-head attention as torch.nn.MultiheadAttention computes it (q scaled by head_dim^-0.5 before q·kᵀ).
+ * The optional `r` of each block is the float16 rounding of the 'fp16-emulated' precision (precision.ts): applied to
+ * each output PyTorch computes in half precision; absent in fp32, where no op is added.
  */
 import { layerNorm, quickGelu } from '@fairclip/compute';
 import * as tf from '@tensorflow/tfjs-core';
+import { type HalfRound, maybeRound } from './precision.ts';
 
 /** Reads a named tensor from the store; the names are OpenAI's. */
 export type Params = (name: string) => tf.Tensor;
@@ -18,12 +21,12 @@ export type Params = (name: string) => tf.Tensor;
  * forward and backward (W is transposed explicitly; the gradients are dX = dY·W, dW = dYᵀ·X with dYᵀ explicit):
  * tfjs-backend-wasm runs transposed matmuls on a path about 8× slower than its XNNPACK one.
  */
-export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, r?: HalfRound): tf.Tensor {
   const inDim = x.shape[x.rank - 1]!;
   const outDim = weight.shape[0]!;
   const lead = x.shape.slice(0, -1);
   const x2 = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-  const y = linear2d(x2, weight as tf.Tensor2D, bias);
+  const y = maybeRound(r, linear2d(x2, weight as tf.Tensor2D, bias));
   return tf.reshape(y, [...lead, outDim]);
 }
 
@@ -48,8 +51,16 @@ function linear2d(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor): tf.Ten
   return (bias !== undefined ? op(x, weight, bias) : op(x, weight)) as tf.Tensor2D;
 }
 
-export function layerNormNamed(x: tf.Tensor, params: Params, prefix: string): tf.Tensor {
-  return layerNorm(x, params(`${prefix}.weight`) as tf.Tensor1D, params(`${prefix}.bias`) as tf.Tensor1D, 1e-5);
+/** OpenAI's LayerNorm: computed in float32, the result cast back to the input's precision (`r`). */
+export function layerNormNamed(x: tf.Tensor, params: Params, prefix: string, r?: HalfRound): tf.Tensor {
+  const y = layerNorm(x, params(`${prefix}.weight`) as tf.Tensor1D, params(`${prefix}.bias`) as tf.Tensor1D, 1e-5);
+  return maybeRound(r, y);
+}
+
+/** QuickGELU, x · sigmoid(1.702 · x); with `r`, each of its three half-precision element-wise steps is rounded. */
+export function quickGeluRounded(x: tf.Tensor, r?: HalfRound): tf.Tensor {
+  if (r === undefined) return quickGelu(x);
+  return r(tf.mul(x, r(tf.sigmoid(r(tf.mul(x, 1.702))))));
 }
 
 /** [B, L, H·dh] → [B, H, L, dh]. */
@@ -68,13 +79,21 @@ function mergeHeads(x: tf.Tensor): tf.Tensor {
  * Scaled dot-product attention over heads: softmax(q·kᵀ·dh^-½ + mask)·v, q/k/v [B, L, W] already projected.
  * `mask` [Lq, Lk] is added to the scores (large negative values hide positions).
  */
-export function attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, mask?: tf.Tensor): tf.Tensor {
+export function attention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  heads: number,
+  mask?: tf.Tensor,
+  r?: HalfRound,
+): tf.Tensor {
   const dh = q.shape[2]! / heads;
   const qh = tf.mul(splitHeads(q, heads), dh ** -0.5);
   let scores = tf.matMul(qh as tf.Tensor4D, splitHeads(k, heads) as tf.Tensor4D, false, true);
   if (mask) scores = tf.add(scores, mask);
   const probs = tf.softmax(scores);
-  return mergeHeads(tf.matMul(probs as tf.Tensor4D, splitHeads(v, heads) as tf.Tensor4D));
+  // With `r`: rounded once, as PyTorch 2's fused scaled_dot_product_attention returns its half output.
+  return maybeRound(r, mergeHeads(tf.matMul(probs as tf.Tensor4D, splitHeads(v, heads) as tf.Tensor4D)));
 }
 
 /** torch.nn.MultiheadAttention self-attention with packed in_proj weights (OpenAI's `attn`). */
@@ -84,12 +103,13 @@ export function multiHeadSelfAttention(
   prefix: string,
   heads: number,
   mask?: tf.Tensor,
+  r?: HalfRound,
 ): tf.Tensor {
   const w = x.shape[2]!;
-  const qkv = linear(x, params(`${prefix}.in_proj_weight`), params(`${prefix}.in_proj_bias`));
+  const qkv = linear(x, params(`${prefix}.in_proj_weight`), params(`${prefix}.in_proj_bias`), r);
   const [q, k, v] = tf.split(qkv, [w, w, w], 2) as [tf.Tensor, tf.Tensor, tf.Tensor];
-  const out = attention(q, k, v, heads, mask);
-  return linear(out, params(`${prefix}.out_proj.weight`), params(`${prefix}.out_proj.bias`));
+  const out = attention(q, k, v, heads, mask, r);
+  return linear(out, params(`${prefix}.out_proj.weight`), params(`${prefix}.out_proj.bias`), r);
 }
 
 /** OpenAI's ResidualAttentionBlock: x + attn(ln_1(x)); x + mlp(ln_2(x)) with a QuickGELU MLP. */
@@ -99,16 +119,30 @@ export function residualAttentionBlock(
   prefix: string,
   heads: number,
   mask?: tf.Tensor,
+  r?: HalfRound,
 ): tf.Tensor {
-  const a = multiHeadSelfAttention(layerNormNamed(x, params, `${prefix}.ln_1`), params, `${prefix}.attn`, heads, mask);
-  x = tf.add(x, a);
+  const a = multiHeadSelfAttention(
+    layerNormNamed(x, params, `${prefix}.ln_1`, r),
+    params,
+    `${prefix}.attn`,
+    heads,
+    mask,
+    r,
+  );
+  x = maybeRound(r, tf.add(x, a));
   const h = linear(
-    layerNormNamed(x, params, `${prefix}.ln_2`),
+    layerNormNamed(x, params, `${prefix}.ln_2`, r),
     params(`${prefix}.mlp.c_fc.weight`),
     params(`${prefix}.mlp.c_fc.bias`),
+    r,
   );
-  const m = linear(quickGelu(h), params(`${prefix}.mlp.c_proj.weight`), params(`${prefix}.mlp.c_proj.bias`));
-  return tf.add(x, m);
+  const m = linear(
+    quickGeluRounded(h, r),
+    params(`${prefix}.mlp.c_proj.weight`),
+    params(`${prefix}.mlp.c_proj.bias`),
+    r,
+  );
+  return maybeRound(r, tf.add(x, m));
 }
 
 /** Value used for masked attention scores: exp(score − max) underflows to exactly 0 in float32, as with −∞. */

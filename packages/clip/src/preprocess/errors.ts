@@ -10,6 +10,16 @@ export type PreprocessErrorCode =
    * undefined conversion to 8 bits), so such images are refused; the message names the first bad pixel.
    */
   | 'NON_FINITE'
+  /**
+   * The image is degenerate: its longer side is more than `maxAspectRatio` (default 64) times its shorter side
+   * (e.g. a 1 × 6000 strip, which CLIP's Resize(224) would blow up to 224 × 1 344 000). Refused before any allocation.
+   */
+  | 'BAD_ASPECT_RATIO'
+  /**
+   * An image the pipeline would allocate is larger than `maxResizedPixels` (default 2^25 = 33 554 432 pixels, e.g.
+   * 224 × 149 796): refused before any allocation.
+   */
+  | 'TOO_LARGE'
   /** An option is out of range (crop larger than the image, unknown resize mode, bad output buffer). */
   | 'BAD_ARGUMENT';
 

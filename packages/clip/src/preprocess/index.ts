@@ -2,7 +2,13 @@
 export type { PreprocessErrorCode } from './errors.ts';
 export { isPreprocessError, PreprocessError } from './errors.ts';
 export type { PreprocessOptions, ResizeMode } from './pipeline.ts';
-export { fairclipGrayToU8, preprocessGrayFloat, preprocessRgb, resizeAndCropU8 } from './pipeline.ts';
+export {
+  DEFAULT_MAX_ASPECT_RATIO,
+  fairclipGrayToU8,
+  preprocessGrayFloat,
+  preprocessRgb,
+  resizeAndCropU8,
+} from './pipeline.ts';
 export type { ResampleCoefficients } from './resample.ts';
 export {
   bicubicCoefficients,
@@ -21,6 +27,8 @@ export {
   centerCropU8,
   checkImageF32,
   checkImageU8,
+  checkResizedPixels,
+  DEFAULT_MAX_RESIZED_PIXELS,
   floatToU8,
   resizeF32,
   resizeU8,

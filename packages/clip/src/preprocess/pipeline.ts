@@ -6,6 +6,8 @@ import {
   centerCropU8,
   checkImageF32,
   checkImageU8,
+  checkResizedPixels,
+  DEFAULT_MAX_RESIZED_PIXELS,
   floatToU8,
   type ImageF32,
   type ImageU8,
@@ -23,32 +25,72 @@ import {
  */
 export type ResizeMode = 'shorter-side' | 'square';
 
+/** Default {@link PreprocessOptions.maxAspectRatio}: the longer side may be at most 64 times the shorter one. */
+export const DEFAULT_MAX_ASPECT_RATIO = 64;
+
 export interface PreprocessOptions extends NormalizeOptions {
   /** Output side (default 224, the resolution of ViT-B/16, ViT-L/14 and RN50). */
   size?: number;
   /** Default `'shorter-side'`. */
   resize?: ResizeMode;
+  /**
+   * Largest accepted ratio of the image's longer side to its shorter side (default {@link DEFAULT_MAX_ASPECT_RATIO},
+   * 64; `Infinity` turns the check off). A degenerate image such as a 1 × 6000 strip is refused with
+   * BAD_ASPECT_RATIO before anything is allocated: CLIP's `Resize(224)` would make it 224 × 1 344 000 (1.1 GB).
+   */
+  maxAspectRatio?: number;
+  /**
+   * Largest image (in pixels) the pipeline may allocate, i.e. the resized image before the center crop (default
+   * {@link DEFAULT_MAX_RESIZED_PIXELS}, 2^25): a larger one is refused with TOO_LARGE before it is allocated.
+   */
+  maxResizedPixels?: number;
+}
+
+function positiveLimit(value: number, name: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
+    throw new PreprocessError('BAD_ARGUMENT', `${name} must be a positive number (or Infinity), got ${String(value)}`);
+  return value;
 }
 
 function geometry(
   height: number,
   width: number,
   options: PreprocessOptions,
-): { size: number; resized: [number, number] } {
+): { size: number; resized: [number, number]; maxPixels: number } {
   const size = options.size ?? 224;
   if (!Number.isInteger(size) || size < 1)
-    throw new PreprocessError('BAD_ARGUMENT', `size must be a positive integer, got ${size}`);
+    throw new PreprocessError('BAD_ARGUMENT', `size must be a positive integer, got ${String(size)}`);
   const mode = options.resize ?? 'shorter-side';
-  if (mode === 'shorter-side') return { size, resized: shorterSideSize(height, width, size) };
-  if (mode === 'square') return { size, resized: [size, size] };
-  throw new PreprocessError('BAD_ARGUMENT', `resize must be 'shorter-side' or 'square', got ${JSON.stringify(mode)}`);
+  if (mode !== 'shorter-side' && mode !== 'square')
+    throw new PreprocessError(
+      'BAD_ARGUMENT',
+      `resize must be 'shorter-side' or 'square', got ${JSON.stringify(String(mode).slice(0, 80))}`,
+    );
+  const maxRatio = positiveLimit(options.maxAspectRatio ?? DEFAULT_MAX_ASPECT_RATIO, 'maxAspectRatio');
+  const maxPixels = positiveLimit(options.maxResizedPixels ?? DEFAULT_MAX_RESIZED_PIXELS, 'maxResizedPixels');
+  const ratio = Math.max(height, width) / Math.min(height, width);
+  if (ratio > maxRatio) {
+    const [rh, rw] = shorterSideSize(height, width, size);
+    throw new PreprocessError(
+      'BAD_ASPECT_RATIO',
+      `the image is ${height} × ${width}, an aspect ratio of ${ratio >= 100 ? Math.round(ratio) : ratio.toPrecision(3)}:1, above the limit ` +
+        `${maxRatio} (maxAspectRatio)${mode === 'shorter-side' ? `; Resize(${size}) would make it ${rh} × ${rw}` : ''}` +
+        ': crop the image to its content (or raise maxAspectRatio if it is genuine)',
+    );
+  }
+  const resized: [number, number] = mode === 'shorter-side' ? shorterSideSize(height, width, size) : [size, size];
+  checkResizedPixels(resized[0], resized[1], maxPixels);
+  return { size, resized, maxPixels };
 }
 
 /** The 8-bit image FairCLIP's pipeline feeds to ToTensor: resize (mode "F"), center crop, convert("L"/"RGB"). */
-export function fairclipGrayToU8(image: ImageF32, options: Pick<PreprocessOptions, 'size' | 'resize'> = {}): ImageU8 {
+export function fairclipGrayToU8(
+  image: ImageF32,
+  options: Pick<PreprocessOptions, 'size' | 'resize' | 'maxAspectRatio' | 'maxResizedPixels'> = {},
+): ImageU8 {
   checkImageF32(image);
-  const { size, resized } = geometry(image.height, image.width, options);
-  const r = resizeF32(image, resized[0], resized[1]);
+  const { size, resized, maxPixels } = geometry(image.height, image.width, options);
+  const r = resizeF32(image, resized[0], resized[1], maxPixels);
   return floatToU8(centerCropF32(r, size));
 }
 
@@ -63,10 +105,13 @@ export function preprocessGrayFloat(image: ImageF32, options: PreprocessOptions 
 }
 
 /** The 8-bit image after resize and center crop of an 8-bit input (PIL's fixed-point bicubic). */
-export function resizeAndCropU8(image: ImageU8, options: Pick<PreprocessOptions, 'size' | 'resize'> = {}): ImageU8 {
+export function resizeAndCropU8(
+  image: ImageU8,
+  options: Pick<PreprocessOptions, 'size' | 'resize' | 'maxAspectRatio' | 'maxResizedPixels'> = {},
+): ImageU8 {
   checkImageU8(image);
-  const { size, resized } = geometry(image.height, image.width, options);
-  return centerCropU8(resizeU8(image, resized[0], resized[1]), size);
+  const { size, resized, maxPixels } = geometry(image.height, image.width, options);
+  return centerCropU8(resizeU8(image, resized[0], resized[1], maxPixels), size);
 }
 
 /**

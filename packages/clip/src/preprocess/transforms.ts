@@ -22,9 +22,26 @@ export interface ImageU8 {
 export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
+/**
+ * Default cap on the pixels of an image the pipeline allocates (the resized image before the crop): 2^25 =
+ * 33 554 432, e.g. 224 × 149 796 (100 MB as 8-bit RGB, 134 MB as float32).
+ */
+export const DEFAULT_MAX_RESIZED_PIXELS = 2 ** 25;
+
+/** Refuses (TOO_LARGE) a resize to more than `maxPixels` pixels, before anything is allocated. */
+export function checkResizedPixels(height: number, width: number, maxPixels = DEFAULT_MAX_RESIZED_PIXELS): void {
+  const n = height * width;
+  if (n > maxPixels)
+    throw new PreprocessError(
+      'TOO_LARGE',
+      `resizing to ${height} × ${width} (${n} pixels) exceeds the limit of ${maxPixels} pixels (maxResizedPixels); ` +
+        'crop or downscale the image first (or raise maxResizedPixels)',
+    );
+}
+
 function checkSize(value: number, what: string): void {
   if (!Number.isInteger(value) || value < 1)
-    throw new PreprocessError('BAD_SHAPE', `${what} must be a positive integer, got ${value}`);
+    throw new PreprocessError('BAD_SHAPE', `${what} must be a positive integer, got ${String(value).slice(0, 80)}`);
 }
 
 /** Checks an {@link ImageF32}: sizes, buffer length, and that every value is finite. */
@@ -108,10 +125,16 @@ export function centerCropOffsets(
 }
 
 /** Bicubic resize of a mode-"F" image to `outHeight × outWidth` (PIL's float resampling, bit-exact). */
-export function resizeF32(image: ImageF32, outHeight: number, outWidth: number): ImageF32 {
+export function resizeF32(
+  image: ImageF32,
+  outHeight: number,
+  outWidth: number,
+  maxPixels = DEFAULT_MAX_RESIZED_PIXELS,
+): ImageF32 {
   checkImageF32(image);
   checkSize(outHeight, 'output height');
   checkSize(outWidth, 'output width');
+  checkResizedPixels(outHeight, outWidth, maxPixels);
   return {
     data: resizeBicubicF32(image.data, image.height, image.width, outHeight, outWidth),
     height: outHeight,
@@ -120,10 +143,16 @@ export function resizeF32(image: ImageF32, outHeight: number, outWidth: number):
 }
 
 /** Bicubic resize of an 8-bit image to `outHeight × outWidth` (PIL's fixed-point resampling, bit-exact). */
-export function resizeU8(image: ImageU8, outHeight: number, outWidth: number): ImageU8 {
+export function resizeU8(
+  image: ImageU8,
+  outHeight: number,
+  outWidth: number,
+  maxPixels = DEFAULT_MAX_RESIZED_PIXELS,
+): ImageU8 {
   checkImageU8(image);
   checkSize(outHeight, 'output height');
   checkSize(outWidth, 'output width');
+  checkResizedPixels(outHeight, outWidth, maxPixels);
   return {
     data: resizeBicubicU8(image.data, image.height, image.width, image.channels, outHeight, outWidth),
     height: outHeight,

@@ -1,7 +1,7 @@
 // Byte-level BPE exactly as OpenAI's SimpleTokenizer (openai/CLIP clip/simple_tokenizer.py) and `clip.tokenize`.
 import { BYTE_CHARS_IN_VOCAB_ORDER, byteEncode, charToByte } from './bytes-unicode.ts';
 import { cleanText, isWellFormedText, preTokenize } from './clean.ts';
-import { TextTooLongError, TokenizerError } from './errors.ts';
+import { quoteValue, TextTooLongError, TokenizerError } from './errors.ts';
 
 /** A merge rule: two adjacent symbols that become one. Its position in the list is its rank (lower merges first). */
 export type BpeMerge = readonly [string, string];
@@ -49,6 +49,19 @@ function isByteSymbol(symbol: string): boolean {
   if (body.length === 0) return false;
   for (let i = 0; i < body.length; i++) if (charToByte(body.charCodeAt(i)) < 0) return false;
   return true;
+}
+
+/**
+ * Why `merge` is not a merge of OpenAI's layout (two byte-level symbols, the first not ending a word), or undefined
+ * when it is one.
+ */
+export function byteMergeProblem(merge: unknown): string | undefined {
+  if (!Array.isArray(merge) || merge.length !== 2 || typeof merge[0] !== 'string' || typeof merge[1] !== 'string')
+    return `${quoteValue(merge)} is not a pair of strings`;
+  if (!isByteSymbol(merge[0]) || !isByteSymbol(merge[1]))
+    return `${quoteValue(`${merge[0]} ${merge[1]}`)} is not two byte-level symbols (byte characters, optionally ending with ${END_OF_WORD})`;
+  if (merge[0].endsWith(END_OF_WORD)) return `the first symbol ${quoteValue(merge[0])} ends a word`;
+  return undefined;
 }
 
 function pairKey(a: string, b: string): string {
@@ -117,16 +130,8 @@ export class BpeTokenizer {
   static fromMerges(merges: readonly BpeMerge[], options: BpeTokenizerOptions = {}): BpeTokenizer {
     const vocab: string[] = [...BYTE_CHARS_IN_VOCAB_ORDER, ...BYTE_CHARS_IN_VOCAB_ORDER.map((c) => c + END_OF_WORD)];
     merges.forEach((merge, i) => {
-      if (!Array.isArray(merge) || merge.length !== 2 || !isByteSymbol(merge[0]) || !isByteSymbol(merge[1]))
-        throw new TokenizerError(
-          'VOCAB_FORMAT',
-          `merge ${i} (${JSON.stringify(merge)}) is not two byte-level symbols (byte characters, optionally ending with ${END_OF_WORD})`,
-        );
-      if (merge[0].endsWith(END_OF_WORD))
-        throw new TokenizerError(
-          'VOCAB_FORMAT',
-          `merge ${i}: the first symbol ${JSON.stringify(merge[0])} ends a word`,
-        );
+      const problem = byteMergeProblem(merge);
+      if (problem !== undefined) throw new TokenizerError('VOCAB_FORMAT', `merge ${i}: ${problem}`);
       vocab.push(merge[0] + merge[1]);
     });
     vocab.push(SOT_TEXT, EOT_TEXT);
@@ -155,23 +160,23 @@ export class BpeTokenizer {
       if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff)
         throw new TokenizerError(
           'VOCAB_FORMAT',
-          `token ${JSON.stringify(token)} has id ${id}, not a non-negative int32`,
+          `token ${quoteValue(token)} has id ${quoteValue(id)}, not a non-negative int32`,
         );
       if (decoder[id] !== undefined)
         throw new TokenizerError(
           'VOCAB_FORMAT',
-          `id ${id} is given to both ${JSON.stringify(decoder[id])} and ${JSON.stringify(token)}`,
+          `id ${id} is given to both ${quoteValue(decoder[id])} and ${quoteValue(token)}`,
         );
       encoder.set(token, id);
       decoder[id] = token;
     }
     merges.forEach((merge, i) => {
       if (!Array.isArray(merge) || merge.length !== 2 || merge[0].length === 0 || merge[1].length === 0)
-        throw new TokenizerError('VOCAB_FORMAT', `merge ${i} (${JSON.stringify(merge)}) is not two symbols`);
+        throw new TokenizerError('VOCAB_FORMAT', `merge ${i} (${quoteValue(merge)}) is not two symbols`);
       if (!encoder.has(merge[0] + merge[1]))
         throw new TokenizerError(
           'VOCAB_FORMAT',
-          `merge ${i} (${merge[0]} ${merge[1]}) produces ${JSON.stringify(merge[0] + merge[1])}, which has no id in the vocabulary`,
+          `merge ${i} (${quoteValue(`${merge[0]} ${merge[1]}`)}) produces ${quoteValue(merge[0] + merge[1])}, which has no id in the vocabulary`,
         );
     });
     for (const ch of BYTE_CHARS_IN_VOCAB_ORDER)
@@ -267,10 +272,7 @@ export class BpeTokenizer {
         ids = this.bpe(byteEncode(pre)).map((sym) => {
           const id = this.encoder.get(sym);
           if (id === undefined)
-            throw new TokenizerError(
-              'VOCAB_FORMAT',
-              `the BPE symbol ${JSON.stringify(sym)} has no id in the vocabulary`,
-            );
+            throw new TokenizerError('VOCAB_FORMAT', `the BPE symbol ${quoteValue(sym)} has no id in the vocabulary`);
           return id;
         });
         if (this.idCache.size >= this.maxCacheEntries) this.resetCache();
@@ -293,7 +295,7 @@ export class BpeTokenizer {
       if (token === undefined)
         throw new TokenizerError(
           'UNKNOWN_TOKEN_ID',
-          `id ${id} at position ${i} is not in the vocabulary (size ${this.vocabSize})`,
+          `id ${quoteValue(id)} at position ${i} is not in the vocabulary (size ${this.vocabSize})`,
         );
       text += token;
     }

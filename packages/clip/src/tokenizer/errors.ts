@@ -6,8 +6,14 @@ import { FairclipError } from '@fairclip/io';
 export type TokenizerErrorCode =
   /** A vocabulary file is missing or cannot be read. */
   | 'VOCAB_IO'
-  /** A vocabulary file is malformed (bad gzip data, a merge line that is not two symbols, an id that is missing). */
+  /**
+   * A vocabulary file is malformed: bad gzip data, not UTF-8, a merge line that is not two byte-level symbols (or is
+   * empty, or repeats an earlier merge), JSON where OpenAI's layout is expected, an id that is missing, or fewer or
+   * more ids than `expectedVocabSize`.
+   */
   | 'VOCAB_FORMAT'
+  /** A vocabulary file, or the text its gzip data inflates to, is larger than `maxBytes` (default 64 MiB). */
+  | 'TOO_LARGE'
   /** A text needs more tokens (with start and end) than the context length and truncation was not asked for. */
   | 'TEXT_TOO_LONG'
   /** `tokenize` got an empty list of texts, or the learner an empty corpus. */
@@ -19,6 +25,31 @@ export type TokenizerErrorCode =
   /** An option is out of range (context length below 2, negative number of merges, ...). */
   | 'BAD_ARGUMENT';
 
+/** Longest user-controlled text (a line, a token, a value) a tokenizer error message prints; longer ones are cut. */
+const MESSAGE_TEXT_MAX = 80;
+
+/**
+ * A user-controlled value for an error message: JSON-quoted when a string (so control characters and newlines stay
+ * escaped and the message stays on one line), cut to 80 characters plus "…".
+ */
+export function quoteValue(value: unknown): string {
+  if (typeof value === 'string') {
+    const cps = Array.from(value.slice(0, 2 * MESSAGE_TEXT_MAX + 2));
+    if (cps.length <= MESSAGE_TEXT_MAX) return JSON.stringify(value);
+    return `${JSON.stringify(cps.slice(0, MESSAGE_TEXT_MAX).join(''))}…`;
+  }
+  // Never stringify a structure (it may be huge or deeply nested): name its kind.
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (value !== null && typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  return String(value);
+}
+
+/** A file name for messages: at most 240 characters, cut in the middle (the end names the file). */
+function boundPath(path: string): string {
+  return path.length <= 240 ? path : `${path.slice(0, 80)}…${path.slice(-159)}`;
+}
+
 /** Error raised by the tokenizer, its vocabulary loaders and the BPE learner. */
 export class TokenizerError extends FairclipError {
   override readonly name = 'TokenizerError';
@@ -29,7 +60,8 @@ export class TokenizerError extends FairclipError {
   readonly detail: string;
 
   constructor(code: TokenizerErrorCode, message: string, options: { file?: string | undefined; cause?: unknown } = {}) {
-    super(code, options.file === undefined ? `${code}: ${message}` : `${code}: ${options.file}: ${message}`, {
+    const file = options.file === undefined ? undefined : boundPath(options.file);
+    super(code, file === undefined ? `${code}: ${message}` : `${code}: ${file}: ${message}`, {
       cause: options.cause,
     });
     this.code = code;

@@ -27,6 +27,7 @@ export { corpusWordCounts, learnBpe } from './learn.ts';
 export type { OpenAiVocabOptions } from './vocab-io.ts';
 export {
   bpeVocabText,
+  DEFAULT_MAX_VOCAB_BYTES,
   encodeBpeVocab,
   hfTokenizerFromText,
   loadHfTokenizer,

@@ -26,7 +26,15 @@ export type WeightsErrorCode =
   /** A tensor's storage, size, stride or offset is inconsistent. */
   | 'BAD_TENSOR'
   /** Hugging Face names that do not map to OpenAI's (unknown key, missing q/k/v part). */
-  | 'HF_MAPPING';
+  | 'HF_MAPPING'
+  /** The file declares more data than a cap allows (decoded bytes, header length): see WeightsLimits. */
+  | 'TOO_LARGE'
+  /** A floating-point weight holds NaN or ±Infinity (a diverged run or a damaged file). */
+  | 'NON_FINITE'
+  /** The zip container of a PyTorch checkpoint is inconsistent (e.g. two entries with one name). */
+  | 'ARCHIVE_CORRUPT'
+  /** The file's metadata (safetensors `__metadata__`, e.g. its `config`) is invalid. */
+  | 'BAD_METADATA';
 
 export class WeightsError extends FairclipError {
   override readonly name = 'WeightsError';

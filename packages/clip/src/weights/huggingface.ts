@@ -6,6 +6,7 @@
  */
 import type { ClipConfig } from '../model/config.ts';
 import { parseClipConfig } from '../model/config.ts';
+import { cut } from './describe.ts';
 import { WeightsError } from './errors.ts';
 import { type HostTensor, numel, type StateDict } from './state-dict.ts';
 
@@ -42,7 +43,7 @@ const TRANSPOSED: Record<string, string> = {
 
 function transpose2d(t: HostTensor, name: string, file: string): HostTensor {
   if (t.shape.length !== 2 || !(t.data instanceof Float32Array)) {
-    throw new WeightsError('HF_MAPPING', `${name} must be a 2-D float matrix, got shape [${t.shape.join(', ')}]`, {
+    throw new WeightsError('HF_MAPPING', `${name} must be a 2-D float matrix, got shape [${cut(t.shape.join(', '))}]`, {
       file,
     });
   }
@@ -118,7 +119,10 @@ export function huggingFaceToOpenAI(sd: ReadonlyMap<string, HostTensor>, file = 
   if (unknown.length > 0) {
     throw new WeightsError(
       'HF_MAPPING',
-      `Hugging Face keys without an OpenAI CLIP counterpart (${unknown.length}): ${unknown.slice(0, 30).join(', ')}`,
+      `Hugging Face keys without an OpenAI CLIP counterpart (${unknown.length}): ${unknown
+        .slice(0, 30)
+        .map((n) => cut(n))
+        .join(', ')}`,
       { file },
     );
   }
@@ -151,13 +155,13 @@ export function configFromHuggingFace(json: unknown, file = 'config.json'): Clip
   ] as const) {
     const act = part.hidden_act ?? 'quick_gelu';
     if (act !== 'quick_gelu')
-      bad(`${name}.hidden_act is "${String(act)}"; OpenAI's CLIP (and this implementation) uses quick_gelu`);
+      bad(`${name}.hidden_act is "${cut(String(act))}"; OpenAI's CLIP (and this implementation) uses quick_gelu`);
   }
   const visionWidth = vision.hidden_size ?? 768;
   const visionHeads = vision.num_attention_heads ?? 12;
   if (typeof visionWidth === 'number' && Math.floor(visionWidth / 64) !== visionHeads) {
     bad(
-      `vision_config.num_attention_heads ${String(visionHeads)} differs from OpenAI's rule hidden_size // 64 = ${Math.floor(visionWidth / 64)}`,
+      `vision_config.num_attention_heads ${cut(String(visionHeads))} differs from OpenAI's rule hidden_size // 64 = ${Math.floor(visionWidth / 64)}`,
     );
   }
   try {
@@ -177,6 +181,6 @@ export function configFromHuggingFace(json: unknown, file = 'config.json'): Clip
       `${file} (Hugging Face config)`,
     );
   } catch (e) {
-    throw new WeightsError('HF_MAPPING', (e as Error).message, { file, cause: e });
+    throw new WeightsError('HF_MAPPING', cut((e as Error).message, 300), { file, cause: e });
   }
 }

@@ -3,12 +3,16 @@
  * (OpenAI or Hugging Face), configuration (given, stored in the file's metadata, or inferred from the shapes as
  * OpenAI's build_model does), and saving as safetensors. Nothing is downloaded: the caller passes bytes or a path.
  */
-import { ClipModel, type CreateClipOptions } from '../model/clip.ts';
+import { ClipModel, type CreateClipOptions, checkWeights } from '../model/clip.ts';
 import { type ClipConfig, type ClipConfigName, clipConfig, inferClipConfig, parseClipConfig } from '../model/config.ts';
+import { ClipModelError, WeightsMismatchError } from '../model/errors.ts';
+import { stateDictSpec } from '../model/spec.ts';
+import { cut, quoteName } from './describe.ts';
 import { WeightsError } from './errors.ts';
 import { huggingFaceToOpenAI, isHuggingFaceClip } from './huggingface.ts';
+import type { WeightsLimits } from './limits.ts';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
-import { type StateDict, stateDictShapes } from './state-dict.ts';
+import { findNonFinite, type HostTensor, type StateDict, stateDictShapes } from './state-dict.ts';
 import { isLegacyTorchFile, isZipFile, readTorchCheckpoint, type TorchCheckpoint } from './torch.ts';
 
 export type WeightsFormat = 'safetensors' | 'pytorch';
@@ -24,11 +28,15 @@ export function detectWeightsFormat(bytes: Uint8Array): WeightsFormat | undefine
   return undefined;
 }
 
-export interface ReadWeightsOptions {
+export interface ReadWeightsOptions extends WeightsLimits {
   /** Default: detected from the bytes. */
   format?: WeightsFormat;
   /** Default: 'huggingface' when keys start with text_model./vision_model., else 'openai'. */
   naming?: WeightsNaming | 'auto';
+  /** safetensors: the largest header read (default 16 MiB). */
+  maxHeaderBytes?: number;
+  /** Accept NaN and ±Infinity in floating-point weights (default: refused with NON_FINITE). */
+  allowNonFinite?: boolean;
 }
 
 export interface WeightsFile {
@@ -44,6 +52,38 @@ export interface WeightsFile {
 
 /** Reads weights from memory into an OpenAI-named state dict. */
 export function readWeights(bytes: Uint8Array, file = 'weights', options: ReadWeightsOptions = {}): WeightsFile {
+  return readWeightsFor(bytes, file, options, undefined);
+}
+
+function namingOf(names: Iterable<string>, naming: ReadWeightsOptions['naming']): WeightsNaming {
+  return naming === undefined || naming === 'auto' ? (isHuggingFaceClip(names) ? 'huggingface' : 'openai') : naming;
+}
+
+/**
+ * Reads weights; when the model's configuration is already known, OpenAI-named tensors are checked against its
+ * shapes once the file's structure is read and before any tensor data is decoded (the same error as ClipModel.create).
+ */
+function readWeightsFor(
+  bytes: Uint8Array,
+  file: string,
+  options: ReadWeightsOptions,
+  config: ClipConfig | undefined,
+): WeightsFile {
+  const checkShapes =
+    config === undefined
+      ? undefined
+      : (shapes: ReadonlyMap<string, readonly number[]>): void => {
+          if (namingOf(shapes.keys(), options.naming) !== 'openai') return;
+          const empty = new Float32Array(0);
+          const headers = new Map<string, HostTensor>([...shapes].map(([k, shape]) => [k, { shape, data: empty }]));
+          const mismatch = checkWeights(stateDictSpec(config), headers);
+          if (mismatch.missing.length + mismatch.unexpected.length + mismatch.wrongShape.length > 0) {
+            throw new WeightsMismatchError(mismatch, file);
+          }
+        };
+  const limits: { maxDecodedBytes?: number; maxHeaderBytes?: number } = {};
+  if (options.maxDecodedBytes !== undefined) limits.maxDecodedBytes = options.maxDecodedBytes;
+  if (options.maxHeaderBytes !== undefined) limits.maxHeaderBytes = options.maxHeaderBytes;
   const format = options.format ?? detectWeightsFormat(bytes);
   if (format === undefined) {
     throw new WeightsError(
@@ -56,21 +96,28 @@ export function readWeights(bytes: Uint8Array, file = 'weights', options: ReadWe
   let metadata: Record<string, string> = {};
   let checkpoint: WeightsFile['checkpoint'];
   if (format === 'safetensors') {
-    const contents = readSafetensors(bytes, file);
+    const contents = readSafetensors(bytes, file, checkShapes === undefined ? limits : { ...limits, checkShapes });
     raw = contents.tensors;
     metadata = contents.metadata;
   } else {
-    const ck = readTorchCheckpoint(bytes, file);
+    const ck = readTorchCheckpoint(bytes, file, checkShapes === undefined ? limits : { ...limits, checkShapes });
     raw = ck.stateDict;
     const { stateDict: _ignored, ...rest } = ck;
     checkpoint = rest;
   }
-  const naming =
-    options.naming === undefined || options.naming === 'auto'
-      ? isHuggingFaceClip(raw.keys())
-        ? 'huggingface'
-        : 'openai'
-      : options.naming;
+  if (options.allowNonFinite !== true) {
+    const bad = findNonFinite(raw);
+    if (bad !== undefined) {
+      const what = Number.isNaN(bad.value) ? 'NaN' : bad.value > 0 ? 'Infinity' : '-Infinity';
+      const others = bad.tensors > 1 ? `; ${bad.tensors - 1} more tensors hold non-finite values too` : '';
+      throw new WeightsError(
+        'NON_FINITE',
+        `tensor ${quoteName(bad.name)} holds ${what} at index ${bad.index} (${bad.count} non-finite values)${others}: the weights are damaged (a training run that diverged, or a corrupt file); use an earlier checkpoint, or pass { allowNonFinite: true } to read them anyway`,
+        { file },
+      );
+    }
+  }
+  const naming = namingOf(raw.keys(), options.naming);
   const stateDict = naming === 'huggingface' ? huggingFaceToOpenAI(raw, file) : raw;
   const out: WeightsFile = { stateDict, format, naming, metadata };
   if (checkpoint !== undefined) out.checkpoint = checkpoint;
@@ -79,14 +126,16 @@ export function readWeights(bytes: Uint8Array, file = 'weights', options: ReadWe
 
 /** Reads a weights file from disk (Node). */
 export async function readWeightsFile(path: string, options: ReadWeightsOptions = {}): Promise<WeightsFile> {
+  return readWeights(await readWeightsBytes(path), path, options);
+}
+
+async function readWeightsBytes(path: string): Promise<Uint8Array> {
   const { readFile } = await import('node:fs/promises');
-  let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (e) {
     throw new WeightsError('IO', `cannot read the weights file: ${(e as Error).message}`, { file: path, cause: e });
   }
-  return readWeights(bytes, path, options);
 }
 
 export interface LoadClipOptions extends Omit<CreateClipOptions, 'weights' | 'source'>, ReadWeightsOptions {
@@ -98,25 +147,61 @@ export interface LoadClipOptions extends Omit<CreateClipOptions, 'weights' | 'so
   config?: ClipConfigName | ClipConfig | unknown;
 }
 
+/** A configuration the caller gave (a shipped name or the constructor arguments). */
+function givenConfig(config: unknown, file: string): ClipConfig {
+  return typeof config === 'string'
+    ? clipConfig(config as ClipConfigName)
+    : parseClipConfig(config, `config for ${file}`);
+}
+
+/** The configuration stored in a file's metadata; BAD_METADATA when it is not valid JSON or not a valid config. */
+function storedConfig(stored: string, file: string): ClipConfig {
+  const fix = 'fix or remove the "config" entry of the file\'s metadata, or pass the configuration ({ config: ... })';
+  let json: unknown;
+  try {
+    json = JSON.parse(stored);
+  } catch (e) {
+    throw new WeightsError(
+      'BAD_METADATA',
+      `the file's config metadata is invalid: not JSON (${cut((e as Error).message, 100)}); ${fix}`,
+      { file, cause: e },
+    );
+  }
+  try {
+    return parseClipConfig(json, 'config');
+  } catch (e) {
+    if (!(e instanceof ClipModelError)) throw e;
+    const why = e.message.replace(/^BAD_CONFIG: config: /, '');
+    throw new WeightsError('BAD_METADATA', `the file's config metadata is invalid: ${cut(why, 200)}; ${fix}`, {
+      file,
+      cause: e,
+    });
+  }
+}
+
 /** Resolves the configuration of weights (see LoadClipOptions.config). */
 export function resolveClipConfig(weights: WeightsFile, config: LoadClipOptions['config'], file: string): ClipConfig {
-  if (typeof config === 'string') return clipConfig(config as ClipConfigName);
-  if (config !== undefined) return parseClipConfig(config, `config for ${file}`);
+  if (config !== undefined) return givenConfig(config, file);
   const stored = weights.metadata.config;
-  if (stored !== undefined) {
-    try {
-      return parseClipConfig(JSON.parse(stored), `${file} metadata "config"`);
-    } catch {
-      // fall through to inference
-    }
-  }
+  if (stored !== undefined) return storedConfig(stored, file);
   return inferClipConfig(stateDictShapes(weights.stateDict));
+}
+
+/** Reads weights and resolves their configuration, checking shapes before decoding when the config is given. */
+function weightsAndConfig(
+  bytes: Uint8Array,
+  file: string,
+  options: LoadClipOptions,
+): { weights: WeightsFile; config: ClipConfig } {
+  const given = options.config === undefined ? undefined : givenConfig(options.config, file);
+  const weights = readWeightsFor(bytes, file, options, given);
+  return { weights, config: given ?? resolveClipConfig(weights, undefined, file) };
 }
 
 /** Builds a model from weights in memory. */
 export function clipFromWeights(bytes: Uint8Array, file = 'weights', options: LoadClipOptions = {}): ClipModel {
-  const weights = readWeights(bytes, file, options);
-  return ClipModel.create(resolveClipConfig(weights, options.config, file), {
+  const { weights, config } = weightsAndConfig(bytes, file, options);
+  return ClipModel.create(config, {
     ...options,
     weights: weights.stateDict,
     source: file,
@@ -125,8 +210,8 @@ export function clipFromWeights(bytes: Uint8Array, file = 'weights', options: Lo
 
 /** Builds a model from a weights file on disk (Node): safetensors (OpenAI or HF names) or a PyTorch checkpoint. */
 export async function loadClip(path: string, options: LoadClipOptions = {}): Promise<ClipModel> {
-  const weights = await readWeightsFile(path, options);
-  return ClipModel.create(resolveClipConfig(weights, options.config, path), {
+  const { weights, config } = weightsAndConfig(await readWeightsBytes(path), path, options);
+  return ClipModel.create(config, {
     ...options,
     weights: weights.stateDict,
     source: path,

@@ -256,7 +256,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): PyVa
         : ' (the file pickles a Python object, e.g. torch.save(model) instead of torch.save(model.state_dict()); re-save the state dict, or convert to safetensors)';
       throw new WeightsError(
         'PICKLE_GLOBAL_NOT_ALLOWED',
-        `pickle offset ${pos}: global ${q} is not in the allow-list${hint}; nothing was executed`,
+        `pickle offset ${pos}: global ${q.length <= 160 ? q : `${q.slice(0, 160)}…`} is not in the allow-list${hint}; nothing was executed`,
         { file },
       );
     }

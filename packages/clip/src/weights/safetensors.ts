@@ -7,7 +7,9 @@
  * `__metadata__`.
  */
 import { decodeBFloat16, decodeFloat16, numberToBFloat16Bits, numberToHalfBits } from '@fairclip/io';
+import { cut, quoteName } from './describe.ts';
 import { WeightsError } from './errors.ts';
+import { DecodeBudget, formatBytes, type WeightsLimits } from './limits.ts';
 import { type HostTensor, numel, type StateDict } from './state-dict.ts';
 
 export type SafetensorsDtype =
@@ -41,8 +43,85 @@ const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
   BOOL: 1,
 };
 
-/** Largest header we accept (the reference implementation's limit is 100 MB). */
+/** Largest header we ever accept (the reference implementation's limit is 100 MB). */
 export const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * Largest header read by default: 16 MiB, some 300 times the header of ViT-L/14 (JSON.parse needs up to ~20 bytes of
+ * memory per header byte, so the reference's 100 MB would cost 2 GB).
+ */
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 2 ** 20;
+
+/** Largest tensor rank accepted (torch's own limit is 64). */
+export const MAX_RANK = 64;
+
+/**
+ * Most entries (tensors and `__metadata__`) a header may list: some 160 times ViT-L/14's count. JSON.parse of an
+ * object with millions of keys takes minutes, so the count is checked before parsing.
+ */
+export const MAX_HEADER_ENTRIES = 100_000;
+
+/** Most fields in one entry (a tensor has 3; `__metadata__` holds a few strings). */
+export const MAX_FIELDS_PER_ENTRY = 4096;
+
+export interface ReadSafetensorsOptions extends WeightsLimits {
+  /** Largest header length read (default DEFAULT_MAX_HEADER_BYTES; never more than MAX_HEADER_BYTES). */
+  maxHeaderBytes?: number;
+  /** Called with every tensor's name and shape after the header is validated and before any data is decoded. */
+  checkShapes?: (shapes: ReadonlyMap<string, readonly number[]>) => void;
+}
+
+/**
+ * Checks the shape of the header's JSON before parsing it: an object of objects whose values are strings, numbers or
+ * flat lists of at most MAX_RANK + 1 items (a safetensors header is nothing else), so that no header can make
+ * JSON.parse build deep or wide structures far larger than itself. Returns a reason, or undefined when the layout is
+ * right.
+ */
+function headerLayoutProblem(raw: Uint8Array): string | undefined {
+  let depth = 0;
+  let inString = false;
+  /** Commas seen in the current flat list, the current entry and the header object. */
+  let items = 0;
+  let fields = 0;
+  let entries = 0;
+  // Containers by depth: 1 the header object, 2 an entry (or __metadata__) object, 3 a flat array.
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x2c) {
+      if (depth === 3 && ++items > MAX_RANK) {
+        return `header is not a safetensors header: a list of more than ${MAX_RANK + 1} numbers`;
+      }
+      if (depth === 2 && ++fields >= MAX_FIELDS_PER_ENTRY) {
+        return `header is not a safetensors header: an entry with more than ${MAX_FIELDS_PER_ENTRY} fields`;
+      }
+      if (depth === 1 && ++entries >= MAX_HEADER_ENTRIES) {
+        return `the header lists more than ${MAX_HEADER_ENTRIES} tensors`;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      items = 0;
+      if (depth === 1) fields = 0;
+      depth++;
+      const isObject = c === 0x7b;
+      if (depth > 3) return 'header is not a safetensors header: JSON nested deeper than its 3 levels';
+      if (depth === 1 && !isObject) return 'header is not a JSON object';
+      if (depth <= 2 !== isObject) {
+        return depth === 2
+          ? 'header is not a safetensors header: a tensor entry is a list, not an object'
+          : 'header is not a safetensors header: a field of an entry is an object (fields are strings, numbers or flat lists)';
+      }
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth < 0) return 'header is not valid JSON: unbalanced brackets';
+    }
+  }
+  return undefined;
+}
 
 export interface SafetensorsEntry {
   name: string;
@@ -65,7 +144,11 @@ function corrupt(file: string, msg: string): never {
 }
 
 /** Parses and validates the header (no tensor data is decoded). */
-export function readSafetensorsHeader(bytes: Uint8Array, file = 'safetensors'): SafetensorsHeader {
+export function readSafetensorsHeader(
+  bytes: Uint8Array,
+  file = 'safetensors',
+  options: Pick<ReadSafetensorsOptions, 'maxHeaderBytes'> = {},
+): SafetensorsHeader {
   if (bytes.length < 8) corrupt(file, `file has ${bytes.length} bytes, less than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = view.getBigUint64(0, true);
@@ -76,16 +159,29 @@ export function readSafetensorsHeader(bytes: Uint8Array, file = 'safetensors'): 
     );
   }
   const headerLength = Number(n);
-  if (headerLength > MAX_HEADER_BYTES) corrupt(file, `header length ${headerLength} exceeds ${MAX_HEADER_BYTES} bytes`);
+  const maxHeader = Math.min(options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, MAX_HEADER_BYTES);
+  if (headerLength > maxHeader) {
+    throw new WeightsError(
+      'TOO_LARGE',
+      `header length ${headerLength} (${formatBytes(headerLength)}) exceeds the cap of ${formatBytes(maxHeader)}; if the file is genuine, raise { maxHeaderBytes } (at most ${MAX_HEADER_BYTES})`,
+      { file },
+    );
+  }
   if (headerLength < 2) corrupt(file, `header length ${headerLength} is too small for a JSON object`);
+  const layout = headerLayoutProblem(bytes.subarray(8, 8 + headerLength));
+  if (layout !== undefined) corrupt(file, layout);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
   } catch (e) {
-    throw new WeightsError('SAFETENSORS_CORRUPT', `header is not valid UTF-8 JSON (${(e as Error).message})`, {
-      file,
-      cause: e,
-    });
+    throw new WeightsError(
+      'SAFETENSORS_CORRUPT',
+      `header is not valid UTF-8 JSON (${cut((e as Error).message, 120)})`,
+      {
+        file,
+        cause: e,
+      },
+    );
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) corrupt(file, 'header is not a JSON object');
   const dataStart = 8 + headerLength;
@@ -93,27 +189,35 @@ export function readSafetensorsHeader(bytes: Uint8Array, file = 'safetensors'): 
   const metadataEntries: [string, string][] = [];
   const entries: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
+    const label = `tensor ${quoteName(name)}`;
     if (name === '__metadata__') {
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) corrupt(file, '__metadata__ is not an object');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string') corrupt(file, `__metadata__["${k}"] is not a string`);
+        if (typeof v !== 'string') corrupt(file, `__metadata__[${quoteName(k)}] is not a string`);
         metadataEntries.push([k, v as string]);
       }
       continue;
     }
-    if (typeof raw !== 'object' || raw === null) corrupt(file, `tensor "${name}": entry is not an object`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      corrupt(file, `${label}: entry is not an object`);
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e.dtype !== 'string') corrupt(file, `tensor "${name}": missing dtype`);
+    if (typeof e.dtype !== 'string') corrupt(file, `${label}: missing dtype`);
     const dtype = e.dtype as string;
-    if (!(dtype in DTYPE_BYTES)) {
+    if (!Object.hasOwn(DTYPE_BYTES, dtype)) {
       throw new WeightsError(
         'UNSUPPORTED_DTYPE',
-        `tensor "${name}": dtype ${dtype} is not supported (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`,
+        `${label}: dtype ${cut(dtype, 20)} is not supported (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`,
         { file },
       );
     }
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      corrupt(file, `tensor "${name}": shape ${JSON.stringify(e.shape)} is not a list of non-negative integers`);
+      corrupt(
+        file,
+        `${label}: shape ${cut(JSON.stringify(e.shape) ?? 'missing')} is not a list of non-negative integers`,
+      );
+    }
+    if ((e.shape as number[]).length > MAX_RANK) {
+      corrupt(file, `${label}: shape has ${(e.shape as number[]).length} dimensions (at most ${MAX_RANK})`);
     }
     const offsets = e.data_offsets;
     if (
@@ -122,7 +226,10 @@ export function readSafetensorsHeader(bytes: Uint8Array, file = 'safetensors'): 
       !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
       offsets[0] > offsets[1]
     ) {
-      corrupt(file, `tensor "${name}": data_offsets ${JSON.stringify(offsets)} is not [begin, end] with begin ≤ end`);
+      corrupt(
+        file,
+        `${label}: data_offsets ${cut(JSON.stringify(offsets) ?? 'missing')} is not [begin, end] with begin ≤ end`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     const shape = e.shape as number[];
@@ -130,11 +237,11 @@ export function readSafetensorsHeader(bytes: Uint8Array, file = 'safetensors'): 
     if (!Number.isSafeInteger(expected) || end - begin !== expected) {
       corrupt(
         file,
-        `tensor "${name}": ${dtype}[${shape.join(', ')}] needs ${expected} bytes, data_offsets span ${end - begin}`,
+        `${label}: ${dtype}[${cut(shape.join(', '), 60)}] needs ${expected} bytes, data_offsets span ${end - begin}`,
       );
     }
     if (end > dataLength) {
-      corrupt(file, `tensor "${name}": data_offsets [${begin}, ${end}] run past the data buffer (${dataLength} bytes)`);
+      corrupt(file, `${label}: data_offsets [${begin}, ${end}] run past the data buffer (${dataLength} bytes)`);
     }
     entries.push({ name, dtype: dtype as SafetensorsDtype, shape, begin, end });
   }
@@ -143,8 +250,9 @@ export function readSafetensorsHeader(bytes: Uint8Array, file = 'safetensors'): 
   let cursor = 0;
   for (const e of sorted) {
     if (e.begin < cursor)
-      corrupt(file, `tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] overlap another tensor`);
-    if (e.begin > cursor) corrupt(file, `tensor "${e.name}": a gap of ${e.begin - cursor} bytes precedes its data`);
+      corrupt(file, `tensor ${quoteName(e.name)}: data_offsets [${e.begin}, ${e.end}] overlap another tensor`);
+    if (e.begin > cursor)
+      corrupt(file, `tensor ${quoteName(e.name)}: a gap of ${e.begin - cursor} bytes precedes its data`);
     cursor = e.end;
   }
   if (cursor !== dataLength) corrupt(file, `the data buffer has ${dataLength} bytes but the tensors cover ${cursor}`);
@@ -200,8 +308,18 @@ export interface SafetensorsContents {
 }
 
 /** Reads a whole safetensors file from memory. */
-export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): SafetensorsContents {
-  const header = readSafetensorsHeader(bytes, file);
+export function readSafetensors(
+  bytes: Uint8Array,
+  file = 'safetensors',
+  options: ReadSafetensorsOptions = {},
+): SafetensorsContents {
+  const header = readSafetensorsHeader(bytes, file, options);
+  options.checkShapes?.(new Map(header.entries.map((e) => [e.name, e.shape])));
+  const budget = new DecodeBudget(file, bytes.length, options.maxDecodedBytes);
+  for (const e of header.entries) {
+    const outBytes = e.dtype.startsWith('F') || e.dtype === 'BF16' ? 4 : 8;
+    budget.charge(numel(e.shape) * outBytes, `tensor ${quoteName(e.name)} (decoded)`);
+  }
   const tensors: StateDict = new Map();
   const dtypes = new Map<string, SafetensorsDtype>();
   for (const e of header.entries) {
