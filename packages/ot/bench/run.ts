@@ -3,7 +3,9 @@
 //  1. pot:       matrix Sinkhorn, N = M = 500 (FULL: 1000), a fixed number of iterations, against POT's ot.sinkhorn
 //                (numpy), both 'standard' (sinkhorn_knopp) and 'log' (sinkhorn_log); samplesLoss against POT's
 //                ot.bregman.empirical_sinkhorn_divergence on the same clouds. POT runs in /usr/bin/python3 (spawned),
-//                skipped with a message when `import ot` fails there.
+//                skipped with a message when `import ot` fails there. samplesLoss (geomlossCompatible, value and
+//                gradients) against geomloss's tensorized backend: geomloss itself when importable, else the torch
+//                transcription of its tensorized path in pot_baseline.py (the output says which ran).
 //  2. crossover: FairCLIP's per-step work (1 batch cloud of N scores against 3 group clouds of N scores, 1-D, blur 1e-4,
 //                value and gradient) on every backend: read back + float64 on the CPU (the exact 1-D path that
 //                solveDivergence routes to, and geomloss's Sinkhorn schedule) against the float32 tensor engine on the
@@ -152,9 +154,24 @@ async function benchPot(): Promise<void> {
         numIterMax: 10000,
         reps: 3,
       },
+      {
+        kind: 'geomloss_tensorized',
+        name: `geomloss tensorized N=M=${nd}, 2-D`,
+        x: save('x', gx),
+        y: save('y', gy),
+        n: nd,
+        m: nd,
+        d: 2,
+        blur: Math.sqrt(eps),
+        scaling: 0.5,
+        reps: 3,
+      },
     ];
     let pot:
-      | { versions: Record<string, string>; results: { name: string; median_ms: number; value: number }[] }
+      | {
+          versions: Record<string, string>;
+          results: { name: string; median_ms: number; value: number; impl?: string; n_eps?: number }[];
+        }
       | undefined;
     if (py) {
       writeFileSync(join(dir, 'tasks.json'), JSON.stringify({ tasks }));
@@ -186,7 +203,7 @@ async function benchPot(): Promise<void> {
     const ms = await time(() => {
       div = samplesLoss({ data: gx, n: nd, d: 2 }, { data: gy, n: nd, d: 2 }, { blur: Math.sqrt(eps), tol: 1e-9 });
     }, 3);
-    const ref = pot?.results[2];
+    const ref = pot?.results.find((r) => r.name.startsWith('ot.bregman'));
     log({
       section: 'pot',
       backend: 'cpu',
@@ -195,6 +212,22 @@ async function benchPot(): Promise<void> {
       note: ref
         ? `POT ${ref.median_ms.toFixed(2)} ms, ratio ours/POT = ${(ms / ref.median_ms).toFixed(2)}; S_ε ${div.value.toPrecision(8)} (KL, ½|x−y|²; ${div.iterations} its, converged ${div.converged}) vs POT ${ref.value.toPrecision(8)} (linear part, |x−y|², clamped at 0): different quantities, see README`
         : 'POT unavailable',
+    });
+    // geomloss's own computation (tensorized backend, float64, same ε schedule, no stopping rule): value and gradients.
+    const gl = { blur: Math.sqrt(eps), scaling: 0.5, geomlossCompatible: true } as const;
+    let same = samplesLoss({ data: gx, n: nd, d: 2 }, { data: gy, n: nd, d: 2 }, gl);
+    const msGl = await time(() => {
+      same = samplesLoss({ data: gx, n: nd, d: 2 }, { data: gy, n: nd, d: 2 }, gl);
+    }, 3);
+    const refGl = pot?.results.find((r) => r.name.startsWith('geomloss'));
+    log({
+      section: 'pot',
+      backend: 'cpu',
+      case: `samplesLoss (geomlossCompatible, value + gradients) N=M=${nd}, 2-D`,
+      ms: msGl,
+      note: refGl
+        ? `${refGl.impl} ${refGl.median_ms.toFixed(2)} ms, ratio ours/geomloss = ${(msGl / refGl.median_ms).toFixed(2)} (<1: faster); S_ε ${same.value.toPrecision(12)} (${same.epsList.length} ε) vs ${refGl.value.toPrecision(12)} (${refGl.n_eps} ε)`
+        : 'geomloss baseline unavailable (needs torch in BENCH_PYTHON)',
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

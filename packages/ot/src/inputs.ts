@@ -31,7 +31,7 @@ export interface Cloud {
   readonly d: number;
 }
 
-/** Normalised matrix (float64 copy). */
+/** Normalised matrix (float64; the caller's own Float64Array when it passed one: never written). */
 export interface DenseMatrix {
   readonly data: Float64Array;
   readonly rows: number;
@@ -181,7 +181,8 @@ export function toMatrix(name: string, input: MatrixInput): DenseMatrix {
         `${name}: data has ${input.data.length} values, expected rows*cols = ${rows * cols}`,
       );
     }
-    const data = Float64Array.from(input.data);
+    // A Float64Array is used in place (the solvers only read the cost); anything else is copied to float64.
+    const data = input.data instanceof Float64Array ? input.data : new Float64Array(input.data as ArrayLike<number>);
     checkFiniteMatrix(name, data, cols);
     return { data, rows, cols };
   }

@@ -35,7 +35,7 @@ import {
   toWeights,
 } from './inputs.ts';
 import { getRouting, type RoutingConfig } from './routing.ts';
-import { epsilonSchedule, scheduleDiameter } from './schedule.ts';
+import { DEFAULT_MAX_SCHEDULE_LENGTH, epsilonSchedule, scheduleDiameter } from './schedule.ts';
 import { type CostMode, F64Seam } from './softmin-f64.ts';
 
 export type LossName = 'sinkhorn' | 'energy' | 'gaussian' | 'laplacian';
@@ -76,6 +76,11 @@ export interface SamplesLossOptions {
   routing?: Partial<RoutingConfig>;
   /** Relative tolerance on |Σa − Σb| in balanced mode (default 1e-6). */
   massTolerance?: number;
+  /**
+   * Longest ε schedule accepted (default 10,000 steps; geomloss's usual scalings need tens to a few thousand): a
+   * scaling closer to 1 is refused with an OtInputError naming the scaling, the schedule length and this cap.
+   */
+  maxScheduleLength?: number;
 }
 
 export interface SamplesLossResult {
@@ -144,15 +149,70 @@ function prepare(xIn: PointsInput, yIn: PointsInput, opts: SamplesLossOptions): 
   return { x, y, a, b };
 }
 
+/** A number for an error message, bounded in length. */
+function fmt(v: number): string {
+  return Number.isFinite(v) ? String(Number(v.toPrecision(10))) : String(v);
+}
+
+/**
+ * Largest squared distance between any two points of x ∪ y, bounded by the squared bounding-box diagonal Σ_k span_k².
+ * Refuses coordinates whose squared distances (or |x − y|^p) overflow float64: every cost, and every sum of costs
+ * weighted by a unit mass, is then finite.
+ */
+function maxSquaredSpan(x: Cloud, y: Cloud, p: number): number {
+  const d = x.d;
+  let s = 0;
+  let widest = 0;
+  for (let k = 0; k < d; k++) {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const c of [x, y]) {
+      for (let i = 0; i < c.n; i++) {
+        const v = c.data[i * d + k]!;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    widest = Math.max(widest, hi - lo);
+    s += (hi - lo) * (hi - lo);
+  }
+  if (!(Number.isFinite(s) && Number.isFinite(s ** (p / 2)))) {
+    throw new OtInputError(
+      'NON_FINITE_POINTS',
+      `x and y: squared distances overflow float64 (coordinates spread over ${fmt(widest)}); ` +
+        'rescale the points (e.g. subtract their mean and divide by their spread)',
+    );
+  }
+  return s;
+}
+
+/** Throws instead of returning a non-finite value or gradient (never a silent Infinity or NaN). */
+function checkFiniteResult(r: SamplesLossResult, what: string): SamplesLossResult {
+  const bad = (v: Float64Array) => {
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return true;
+    return false;
+  };
+  if (!Number.isFinite(r.value) || bad(r.gradX) || bad(r.gradY) || bad(r.gradA) || bad(r.gradB)) {
+    throw new OtInputError(
+      'NON_FINITE_RESULT',
+      `samplesLoss: the ${what} is not finite in float64 (value ${fmt(r.value)}, ε ${fmt(r.epsilon)}); ` +
+        'rescale the points or use a blur closer to their spread',
+    );
+  }
+  return r;
+}
+
 /** geomloss `SamplesLoss(...)(a, x, b, y)` in float64, with gradients. See the module comment. */
 export function samplesLoss(x: PointsInput, y: PointsInput, options: SamplesLossOptions = {}): SamplesLossResult {
   const loss = options.loss ?? 'sinkhorn';
   const prep = prepare(x, y, options);
-  if (loss === 'sinkhorn') return sinkhornLoss(prep, options);
-  if (loss === 'energy' || loss === 'gaussian' || loss === 'laplacian') return kernelLoss(prep, loss, options);
+  if (loss === 'sinkhorn') return checkFiniteResult(sinkhornLoss(prep, options), 'Sinkhorn loss or its gradient');
+  if (loss === 'energy' || loss === 'gaussian' || loss === 'laplacian') {
+    return checkFiniteResult(kernelLoss(prep, loss, options), `${loss} loss or its gradient`);
+  }
   throw new OtInputError(
     'INVALID_OPTION',
-    `loss must be 'sinkhorn', 'energy', 'gaussian' or 'laplacian', got ${String(loss)}`,
+    `loss must be 'sinkhorn', 'energy', 'gaussian' or 'laplacian', got ${String(loss).slice(0, 40)}`,
   );
 }
 
@@ -169,11 +229,27 @@ function sinkhornLoss(prep: Prepared, o: SamplesLossOptions): SamplesLossResult 
   const rho = reach === undefined ? undefined : reach ** p;
   const eps = blur ** p;
   if (!(eps > 0)) {
-    throw new OtInputError('INVALID_EPSILON', `blur^p underflows to ${eps} (blur ${blur}, p ${p}); use a larger blur`);
+    throw new OtInputError(
+      'INVALID_EPSILON',
+      `blur^p underflows to ${eps} (blur ${fmt(blur)}, p ${p}); use a larger blur`,
+    );
+  }
+  if (!Number.isFinite(eps)) {
+    throw new OtInputError(
+      'INVALID_EPSILON',
+      `blur^p overflows float64 (blur ${fmt(blur)}, p ${p}); use a blur on the scale of the points' spread`,
+    );
+  }
+  if (rho !== undefined && !Number.isFinite(rho + eps)) {
+    throw new OtInputError(
+      'INVALID_OPTION',
+      `reach^p overflows float64 (reach ${fmt(reach!)}, p ${p}); omit reach for balanced transport`,
+    );
   }
   if (!(scaling > 0 && scaling < 1)) {
-    throw new OtInputError('INVALID_OPTION', `scaling must be in (0, 1), got ${scaling}`);
+    throw new OtInputError('INVALID_OPTION', `scaling must be in (0, 1), got ${fmt(scaling)}`);
   }
+  const maxCost = maxSquaredSpan(x, y, p) ** (p / 2) / p;
   if (rho === undefined) checkEqualMass(a, b, o.massTolerance ?? 1e-6, 'the weights a and b');
   const compat = o.geomlossCompatible ?? false;
   const routing = getRouting(o.routing);
@@ -226,8 +302,16 @@ function sinkhornLoss(prep: Prepared, o: SamplesLossOptions): SamplesLossResult 
     }
   }
 
+  // The Sinkhorn path divides costs by ε (and by every larger ε of the schedule): C/ε must stay finite.
+  if (!Number.isFinite(maxCost / eps)) {
+    throw new OtInputError(
+      'INVALID_EPSILON',
+      `blur ${fmt(blur)} is too small for points spread this far: C/ε overflows float64 (largest cost ${fmt(maxCost)}, ` +
+        `ε ${fmt(eps)}); use a larger blur or rescale the points`,
+    );
+  }
   const diameter = scheduleDiameter(x, y, blur, o.diameter);
-  const epsList = epsilonSchedule(p, diameter, blur, scaling);
+  const epsList = epsilonSchedule(p, diameter, blur, scaling, o.maxScheduleLength ?? DEFAULT_MAX_SCHEDULE_LENGTH);
   const seam = new F64Seam(x, a, y, b, p, debias, modeOpt === 'auto' ? undefined : modeOpt, routing.f64DenseMaxEntries);
   const maxIter = o.maxIter ?? 1000;
   checkInteger('maxIter', maxIter, 0);
@@ -336,6 +420,13 @@ function kernelLoss(
   const { x, y, a, b } = prep;
   const blur = o.blur ?? 0.05;
   checkPositive('blur', blur);
+  maxSquaredSpan(x, y, 2);
+  if (loss === 'gaussian' && !(blur * blur > 0 && Number.isFinite(blur * blur))) {
+    throw new OtInputError(
+      'INVALID_OPTION',
+      `blur² must be a finite number > 0 for the gaussian kernel, got blur ${fmt(blur)}; use a blur on the points' scale`,
+    );
+  }
   const d = x.d;
   // k(r2) and the factor s with ∇ₓk(x, z) = s · (x − z).
   const kern = (r2: number): [number, number] => {

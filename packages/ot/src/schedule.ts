@@ -47,18 +47,60 @@ export function npArange(start: number, stop: number, step: number): number[] {
 }
 
 /**
- * The ε list geomloss iterates over. `diameter` must be > 0 (geomloss crashes on 0: see `scheduleDiameter`).
- * Requires 0 < scaling < 1 and blur > 0.
+ * Default cap on the ε schedule's length (= symmetric updates). geomloss's recommended scalings stay far below it:
+ * 0.5 gives ~20–90 steps, 0.9 ~130–260 and 0.99 ~1,400–2,800 for diameter/blur between 10⁶ and 10¹²; 10,000 steps
+ * is scaling 0.99 at diameter/blur 10⁴³. Scalings closer to 1 (0.9999999: 2.8·10⁸ steps, minutes and gigabytes)
+ * are refused before anything is allocated.
  */
-export function epsilonSchedule(p: number, diameter: number, blur: number, scaling: number): number[] {
+export const DEFAULT_MAX_SCHEDULE_LENGTH = 10_000;
+
+/** Formats a user-given number for an error message (bounded length). */
+function fmt(v: number): string {
+  return Number.isFinite(v) ? String(Number(v.toPrecision(10))) : String(v);
+}
+
+/** Length of the list `epsilonSchedule` returns, computed without building it (0 mid entries when none). */
+export function scheduleLength(p: number, diameter: number, blur: number, scaling: number): number {
+  const mid = Math.ceil((p * Math.log(blur) - p * Math.log(diameter)) / (p * Math.log(scaling)));
+  return 2 + Math.max(mid, 0);
+}
+
+/**
+ * The ε list geomloss iterates over. `diameter` must be > 0 (geomloss crashes on 0: see `scheduleDiameter`).
+ * Requires 0 < scaling < 1 and blur > 0. Refuses (OtInputError) a schedule longer than `maxLength` entries.
+ */
+export function epsilonSchedule(
+  p: number,
+  diameter: number,
+  blur: number,
+  scaling: number,
+  maxLength: number = DEFAULT_MAX_SCHEDULE_LENGTH,
+): number[] {
   if (!(scaling > 0 && scaling < 1)) {
-    throw new OtInputError('INVALID_OPTION', `scaling must be in (0, 1), got ${scaling}`);
+    throw new OtInputError('INVALID_OPTION', `scaling must be in (0, 1), got ${fmt(scaling)}`);
   }
-  if (!(blur > 0 && Number.isFinite(blur))) {
-    throw new OtInputError('INVALID_EPSILON', `blur must be a finite number > 0, got ${blur}`);
+  if (!(blur > 0 && Number.isFinite(blur) && Number.isFinite(blur ** p) && blur ** p > 0)) {
+    throw new OtInputError(
+      'INVALID_EPSILON',
+      `blur must be a number > 0 with a finite, non-zero blur^p, got blur ${fmt(blur)} (p ${fmt(p)})`,
+    );
   }
-  if (!(diameter > 0 && Number.isFinite(diameter))) {
-    throw new OtInputError('INVALID_OPTION', `diameter must be a finite number > 0, got ${diameter}`);
+  if (!(diameter > 0 && Number.isFinite(diameter) && Number.isFinite(diameter ** p))) {
+    throw new OtInputError(
+      'INVALID_OPTION',
+      `diameter must be a number > 0 with a finite diameter^p, got ${fmt(diameter)} (p ${fmt(p)}); rescale the points`,
+    );
+  }
+  if (!(Number.isInteger(maxLength) && maxLength >= 2)) {
+    throw new OtInputError('INVALID_OPTION', `maxScheduleLength must be an integer >= 2, got ${fmt(maxLength)}`);
+  }
+  const len = scheduleLength(p, diameter, blur, scaling);
+  if (!(len <= maxLength)) {
+    throw new OtInputError(
+      'INVALID_OPTION',
+      `scaling ${fmt(scaling)} gives an ε schedule of ${fmt(len)} steps (diameter ${fmt(diameter)} to blur ${fmt(blur)}), ` +
+        `over the cap of ${maxLength}: use a smaller scaling (geomloss suggests 0.5 to 0.9) or raise maxScheduleLength`,
+    );
   }
   const mid = npArange(p * Math.log(diameter), p * Math.log(blur), p * Math.log(scaling)).map((e) => Math.exp(e));
   return [diameter ** p, ...mid, blur ** p];
@@ -71,7 +113,7 @@ export function epsilonSchedule(p: number, diameter: number, blur: number, scali
 export function scheduleDiameter(x: Cloud, y: Cloud, blur: number, diameter: number | undefined): number {
   if (diameter !== undefined) {
     if (!(Number.isFinite(diameter) && diameter > 0)) {
-      throw new OtInputError('INVALID_OPTION', `diameter must be a finite number > 0, got ${diameter}`);
+      throw new OtInputError('INVALID_OPTION', `diameter must be a finite number > 0, got ${fmt(diameter)}`);
     }
     return diameter;
   }

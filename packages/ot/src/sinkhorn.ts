@@ -23,6 +23,7 @@ import {
   toWeights,
 } from './inputs.ts';
 import { axpy, dot } from './linalg.ts';
+import { paddedCols, SimdArena } from './wasm-simd.ts';
 
 export type SinkhornMethod = 'standard' | 'log';
 
@@ -96,13 +97,20 @@ export function sinkhorn(
   checkInteger('maxIter', maxIter, 1);
   if (!(tol >= 0)) throw new OtInputError('INVALID_OPTION', `tol must be >= 0, got ${tol}`);
   if (method !== 'standard' && method !== 'log') {
-    throw new OtInputError('INVALID_OPTION', `method must be 'standard' or 'log', got ${String(method)}`);
+    throw new OtInputError('INVALID_OPTION', `method must be 'standard' or 'log', got ${String(method).slice(0, 40)}`);
   }
+  checkCostScale(C.data, eps, method);
   if (method === 'standard') {
     if (options.epsScaling) {
       throw new OtInputError('INVALID_OPTION', "epsScaling needs method 'log' (the scaling domain underflows)");
     }
-    return finish(knopp(wa, wb, C.data, C.rows, C.cols, eps, maxIter, tol), wa, wb, C.data, C.rows, C.cols, eps);
+    const simd = knoppSimd(wa, wb, C.data, C.rows, C.cols, eps, maxIter, tol);
+    if (simd !== undefined) {
+      return checkFinite(finish(simd.raw, wa, wb, C.data, C.rows, C.cols, eps, simd.scalings));
+    }
+    return checkFinite(
+      finish(knopp(wa, wb, C.data, C.rows, C.cols, eps, maxIter, tol), wa, wb, C.data, C.rows, C.cols, eps),
+    );
   }
   let init: { logU: Float64Array; logV: Float64Array } | undefined;
   let extraIters = 0;
@@ -146,7 +154,55 @@ export function sinkhorn(
     eps,
   );
   res.iterations += extraIters;
-  return res;
+  return checkFinite(res);
+}
+
+/** A number for an error message, bounded in length. */
+function fmt(v: number): string {
+  return Number.isFinite(v) ? String(Number(v.toPrecision(10))) : String(v);
+}
+
+/**
+ * Refuses costs whose scale overflows float64 up front: C/ε must be finite (both methods divide by ε), and for
+ * 'standard' exp(−C/ε) must be finite (−C/ε <= ln(MAX_VALUE) ≈ 709.78; negative costs far below 0 overflow K).
+ * Underflow (large C/ε) is not refused: 'standard' reports it as POT does ('numerical errors'), 'log' handles it.
+ */
+function checkCostScale(c: Float64Array, eps: number, method: SinkhornMethod): void {
+  let cmin = Number.POSITIVE_INFINITY;
+  let amax = 0;
+  for (let k = 0; k < c.length; k++) {
+    const v = c[k]!;
+    if (v < cmin) cmin = v;
+    const av = Math.abs(v);
+    if (av > amax) amax = av;
+  }
+  if (!Number.isFinite(amax / eps)) {
+    throw new OtInputError(
+      'INVALID_EPSILON',
+      `C/ε overflows float64 (largest |C| ${fmt(amax)}, ε ${fmt(eps)}): use a larger eps or rescale the cost matrix`,
+    );
+  }
+  if (method === 'standard' && -cmin / eps > Math.log(Number.MAX_VALUE)) {
+    throw new OtInputError(
+      'INVALID_EPSILON',
+      `method 'standard' overflows: exp(−C/ε) is infinite for C = ${fmt(cmin)} at ε = ${fmt(eps)}; ` +
+        "use method 'log', a larger eps, or shift the cost (C − min C gives the same plan)",
+    );
+  }
+}
+
+/** Throws instead of returning a non-finite value or plan (never a silent Infinity or NaN with converged true). */
+function checkFinite(r: SinkhornResult): SinkhornResult {
+  let bad = !(Number.isFinite(r.value) && Number.isFinite(r.transportCost) && Number.isFinite(r.dualValue));
+  for (let k = 0; !bad && k < r.plan.length; k++) if (!Number.isFinite(r.plan[k]!)) bad = true;
+  if (bad) {
+    throw new OtInputError(
+      'NON_FINITE_RESULT',
+      `sinkhorn: the result is not finite in float64 (⟨P, C⟩ ${fmt(r.transportCost)}, value ${fmt(r.value)}, ` +
+        `ε ${fmt(r.epsilon)}); rescale the cost matrix (e.g. divide it by its largest entry, and eps likewise)`,
+    );
+  }
+  return r;
 }
 
 interface RawResult {
@@ -250,6 +306,107 @@ function knopp(
   const logU = u.map(Math.log);
   const logV = v.map(Math.log);
   return { logU, logV, errors, niter: ii, converged, warnings };
+}
+
+/** The scaling-domain solution: the plan is u_i·K_ij·v_j, as POT builds it (no exponential per entry). */
+interface Scalings {
+  K: Float64Array;
+  /** Row stride of K (>= m). */
+  stride: number;
+  u: Float64Array;
+  v: Float64Array;
+}
+
+/**
+ * `knopp` on the WebAssembly SIMD kernels (wasm-simd.ts): K = exp(C/(−ε)) vectorised, then per iteration one fused
+ * pass over K (u = a / Kv row by row, accumulating Kᵀu for the next v = b / Kᵀu), no allocation in the loop, the
+ * error every 10 iterations from v·Kᵀu (m operations). Same iterates, warnings and stopping rule as `knopp`; sums
+ * split over two lanes round differently (relative 1e-16). Undefined where SIMD is unavailable or K is too large for
+ * one WebAssembly memory.
+ */
+function knoppSimd(
+  a: Float64Array,
+  b: Float64Array,
+  c: Float64Array,
+  n: number,
+  m: number,
+  eps: number,
+  maxIter: number,
+  tol: number,
+): { raw: RawResult; scalings: Scalings } | undefined {
+  const mp = paddedCols(m);
+  const arena = SimdArena.create([n * mp, n, n, n, mp, mp, mp, mp]);
+  if (arena === undefined) return undefined;
+  const K = arena.buf(0);
+  const A = arena.buf(1);
+  let U = arena.buf(2);
+  let NU = arena.buf(3);
+  let V = arena.buf(4);
+  let NV = arena.buf(5);
+  let KTU = arena.buf(6);
+  let NKTU = arena.buf(7);
+  const kv = K.view;
+  if (mp === m) kv.set(c);
+  else {
+    // Pad columns: C = +∞ gives K = 0 (and v = 0 there), so they add nothing to any sum.
+    for (let i = 0; i < n; i++) {
+      kv.set(c.subarray(i * m, (i + 1) * m), i * mp);
+      kv[i * mp + m] = Number.POSITIVE_INFINITY;
+    }
+  }
+  arena.fns.expDiv(K.ptr, K.ptr, n * mp * 8, -eps);
+  A.view.set(a);
+  U.view.fill(1 / n, 0, n);
+  V.view.fill(1 / m, 0, m);
+  arena.fns.matvecT(K.ptr, U.ptr, 0, KTU.ptr, 0, n, mp);
+  const errors: number[] = [];
+  const warnings: string[] = [];
+  let converged = false;
+  let ii = 0;
+  for (ii = 0; ii < maxIter; ii++) {
+    let bad = false;
+    const nv = NV.view;
+    const ktu = KTU.view;
+    for (let j = 0; j < m; j++) {
+      const s = ktu[j]!;
+      if (s === 0) bad = true;
+      nv[j] = b[j]! / s;
+    }
+    NKTU.view.fill(0);
+    arena.fns.knoppPass(K.ptr, NV.ptr, A.ptr, NU.ptr, NKTU.ptr, n, mp);
+    const nu = NU.view;
+    for (let i = 0; i < n && !bad; i++) if (!Number.isFinite(nu[i]!)) bad = true;
+    for (let j = 0; j < m && !bad; j++) if (!Number.isFinite(nv[j]!)) bad = true;
+    if (bad) {
+      warnings.push(`numerical errors at iteration ${ii}`);
+      break;
+    }
+    [U, NU] = [NU, U];
+    [V, NV] = [NV, V];
+    [KTU, NKTU] = [NKTU, KTU];
+    if (ii % 10 === 0) {
+      const v = V.view;
+      const kt = KTU.view;
+      let s = 0;
+      for (let j = 0; j < m; j++) s += (v[j]! * kt[j]! - b[j]!) ** 2;
+      const err = Math.sqrt(s);
+      errors.push(err);
+      if (err < tol) {
+        converged = true;
+        break;
+      }
+    }
+  }
+  if (ii === maxIter) {
+    ii = maxIter - 1;
+    warnings.push('did not converge within maxIter iterations (increase maxIter or eps)');
+  }
+  const u = U.view.slice(0, n);
+  const v = V.view.slice(0, m);
+  return {
+    raw: { logU: u.map(Math.log), logV: v.map(Math.log), errors, niter: ii, converged, warnings },
+    scalings: { K: kv, stride: mp, u, v },
+  };
 }
 
 /**
@@ -507,6 +664,7 @@ function finish(
   n: number,
   m: number,
   eps: number,
+  scalings?: Scalings,
 ): SinkhornResult {
   const { logU, logV } = raw;
   const plan = new Float64Array(n * m);
@@ -516,7 +674,32 @@ function finish(
   const rows = new Float64Array(n);
   const cols = new Float64Array(m);
   const lb = b.map(Math.log);
-  for (let i = 0; i < n; i++) {
+  if (scalings !== undefined) {
+    // P_ij = u_i·K_ij·v_j (POT's plan); log P_ij = log u_i − C_ij/ε + log v_j, so
+    // Σ P log(P/ab) = Σ_i P_i·(log u_i − log a_i) + Σ_j P_·j (log v_j − log b_j) − ⟨P, C⟩/ε.
+    const { K, stride, u, v } = scalings;
+    for (let i = 0; i < n; i++) {
+      const ui = u[i]!;
+      const off = i * m;
+      const koff = i * stride;
+      let ri = 0;
+      let ci = 0;
+      for (let j = 0; j < m; j++) {
+        const pij = ui * K[koff + j]! * v[j]!;
+        plan[off + j] = pij;
+        ci += pij * c[off + j]!;
+        ri += pij;
+        cols[j] = cols[j]! + pij;
+      }
+      rows[i] = ri;
+      transportCost += ci;
+      mass += ri;
+      if (ri > 0) kl += ri * (logU[i]! - Math.log(a[i]!));
+    }
+    for (let j = 0; j < m; j++) if (cols[j]! > 0) kl += cols[j]! * (logV[j]! - lb[j]!);
+    kl -= transportCost / eps;
+  }
+  for (let i = 0; i < n && scalings === undefined; i++) {
     const la = Math.log(a[i]!);
     const off = i * m;
     for (let j = 0; j < m; j++) {
