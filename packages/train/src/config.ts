@@ -13,6 +13,26 @@ export type GroupSource = 'loaders' | 'batch';
 export type DistanceLoss = 'sinkhorn' | 'energy' | 'gaussian' | 'laplacian';
 export type Selection = 'val-auc' | 'test-auc';
 export type Trainable = 'official' | 'all';
+/** Numeric precision of training and evaluation (@fairclip/clip's ClipPrecision). */
+export type TrainingPrecision = 'fp32' | 'fp16-emulated';
+/**
+ * How the attributes' terms combine: 'sum' = λ·Σ_a w_a·Σ_g D (FairCLIP+, finetune_FairerCLIP.py); 'mean-over-weighted'
+ * = the same divided by the number of attributes with w_a ≠ 0 (the study's FairFace script,
+ * finetune_FairerCLIP_fairface.py `loss_fairer_CLIP`: `return total_sinkhorn_loss/total_groups`).
+ */
+export type AttributeReduction = 'sum' | 'mean-over-weighted';
+/**
+ * 'intended': the gradient is that of L_CLIP + penalty. 'clip-loss-only': the penalty is computed and logged but the
+ * loss that is differentiated is L_CLIP alone — the study's MMD scripts as they ran (FairCLIPPlus_refactored_mmd_*.py,
+ * `loss = base_loss` right after adding the fairness term, in every commit of those files).
+ */
+export type FairnessAsRan = 'intended' | 'clip-loss-only';
+/**
+ * Zero-shot scores of the validation split: 'normalised' = cosines (evaluate_CLIP.py, every official script);
+ * 'unnormalised' = dot products of the raw image and prompt features (finetune_FairerCLIP.py since commit a04db19,
+ * lines 327–333, where the two `/= norm` lines are commented out). The test split is always scored normalised.
+ */
+export type ValScoring = 'normalised' | 'unnormalised';
 
 export interface DistanceConfig {
   loss: DistanceLoss;
@@ -35,6 +55,8 @@ export interface FairnessConfig {
   groupSource: GroupSource;
   groupBatchSize: number;
   distance: DistanceConfig;
+  attributeReduction: AttributeReduction;
+  asRan: FairnessAsRan;
 }
 
 export interface TrainConfig {
@@ -49,6 +71,12 @@ export interface TrainConfig {
     path: string | null;
     /** Training captions: the GPT-4 summaries ('note') or the label prompts ('label'). */
     textSource: 'note' | 'label';
+    /**
+     * Captions of the group batches of the fairness term ('loaders'): the original always uses the notes (the
+     * GPT-4 summaries: `fair_vl_group_dataset(..., text_source='note')` in every FairCLIP script), whatever the
+     * training batches use.
+     */
+    groupTextSource: 'note' | 'label';
     summaryMaxChars: number;
     /**
      * Keep only the first N samples of a split (natural file order, after the official filters; FairFace's `limit`);
@@ -82,6 +110,12 @@ export interface TrainConfig {
     batchSize: number;
     seed: number;
     dropLast: boolean;
+    /**
+     * Numeric precision of the model: 'fp32', or 'fp16-emulated' (the official code on a GPU: CLIP in half precision
+     * after `clip.model.convert_weights`, weights cast back to float16 after each float32 Adam step; emulated on
+     * float32 backends, see @fairclip/clip's ClipModel.setPrecision). Half precision overflows above 65504.
+     */
+    precision: TrainingPrecision;
   };
   fairness: FairnessConfig | null;
   eval: {
@@ -101,6 +135,8 @@ export interface TrainConfig {
      * or 'strict' (undefined, left out of the differences). See @fairclip/fairness RateMode.
      */
     rateMode: 'strict' | 'fairlearn';
+    /** How the validation split is scored (model selection); see {@link ValScoring}. */
+    valScoring: ValScoring;
   };
   linearProbe: {
     epochs: number;
@@ -111,6 +147,19 @@ export interface TrainConfig {
     weightDecay: number;
     features: 'image' | 'multimodal';
     evalEvery: number;
+    /**
+     * Training-image augmentation: 'original' = a fresh RandomResizedCrop(224, scale (0.5, 1), ratio (3/4, 4/3),
+     * bicubic) + horizontal flip of every training image every epoch (BLIP-2's train processor, as
+     * mae/main_linprobe.py uses it), so the frozen features are recomputed each epoch; 'none' = features of the
+     * evaluation transform Resize((224, 224)) computed once.
+     */
+    augmentation: 'original' | 'none';
+    /**
+     * Captions of the multimodal features: 'blip' = BLIP's caption processor (lower-case, punctuation .!"()*#:;~ to
+     * spaces, at most 50 words) then truncate_note(·, data.summaryMaxChars) as mae/engine_finetune.py; 'none' = the
+     * training captions as they are.
+     */
+    captionProcessor: 'blip' | 'none';
   } | null;
 }
 
@@ -120,10 +169,13 @@ export const DATASET_ATTRIBUTES: Record<DatasetKind, readonly string[]> = {
   fairface: ['age', 'race'],
 };
 
+/** A user-controlled text cut for an error message. */
+const cut = (s: string, max = 80): string => (s.length <= max ? s : `${s.slice(0, max)}…`);
+
 export class ConfigError extends FairclipError {
   readonly field: string;
   constructor(field: string, message: string) {
-    super('CONFIG', `config: ${field}: ${message}`);
+    super('CONFIG', `config: ${cut(field, 120)}: ${message}`);
     this.name = 'ConfigError';
     this.field = field;
   }
@@ -134,21 +186,53 @@ export class ConfigError extends FairclipError {
 
 type Validator<T> = (value: unknown, path: string) => T;
 
-const describe = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'an array' : `${typeof v} ${JSON.stringify(v)}`;
+/** A value as an error message shows it (user-controlled: cut to 80 characters). */
+const describe = (v: unknown): string => {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = '(unprintable)';
+  }
+  return `${typeof v} ${text.length <= 80 ? text : `${text.slice(0, 80)}…`}`;
+};
 
-function num(
-  opts: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean; integer?: boolean } = {},
-): Validator<number> {
+interface NumOptions {
+  min?: number;
+  max?: number;
+  exclusiveMin?: boolean;
+  exclusiveMax?: boolean;
+  integer?: boolean;
+}
+
+const bound = (x: number): string => (x === Number.MAX_SAFE_INTEGER ? '2^53 − 1' : String(x));
+
+/** The accepted range of a number field, in words ("integers from 1 to 1000000", "numbers > 0"). */
+function accepted(opts: NumOptions): string {
+  const kind = opts.integer ? 'integers' : 'numbers';
+  const { min, max } = opts;
+  if (min !== undefined && max !== undefined) {
+    if (opts.integer && !opts.exclusiveMin && !opts.exclusiveMax) return `${kind} from ${bound(min)} to ${bound(max)}`;
+    return `${kind} in ${opts.exclusiveMin ? '(' : '['}${bound(min)}, ${bound(max)}${opts.exclusiveMax ? ')' : ']'}`;
+  }
+  if (min !== undefined) return `${kind} ${opts.exclusiveMin ? '>' : '>='} ${bound(min)}`;
+  if (max !== undefined) return `${kind} ${opts.exclusiveMax ? '<' : '<='} ${bound(max)}`;
+  return `finite ${kind}`;
+}
+
+function num(opts: NumOptions = {}): Validator<number> {
+  const range = `(accepted: ${accepted(opts)})`;
   return (v, path) => {
     if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new ConfigError(path, `expected a finite number, got ${describe(v)}`);
-    if (opts.integer && !Number.isInteger(v)) throw new ConfigError(path, `expected an integer, got ${v}`);
+      throw new ConfigError(path, `expected a finite number, got ${describe(v)} ${range}`);
+    if (opts.integer && !Number.isInteger(v)) throw new ConfigError(path, `expected an integer, got ${v} ${range}`);
     if (opts.min !== undefined && (opts.exclusiveMin ? v <= opts.min : v < opts.min)) {
-      throw new ConfigError(path, `must be ${opts.exclusiveMin ? '>' : '>='} ${opts.min}, got ${v}`);
+      throw new ConfigError(path, `must be ${opts.exclusiveMin ? '>' : '>='} ${bound(opts.min)}, got ${v} ${range}`);
     }
     if (opts.max !== undefined && (opts.exclusiveMax ? v >= opts.max : v > opts.max))
-      throw new ConfigError(path, `must be ${opts.exclusiveMax ? '<' : '<='} ${opts.max}, got ${v}`);
+      throw new ConfigError(path, `must be ${opts.exclusiveMax ? '<' : '<='} ${bound(opts.max)}, got ${v} ${range}`);
     return v;
   };
 }
@@ -216,10 +300,13 @@ const archName: Validator<string> = (v, path) => {
   if (!(CLIP_CONFIG_NAMES as readonly string[]).includes(s) && !s.toLowerCase().endsWith('.json'))
     throw new ConfigError(
       path,
-      `unknown architecture '${s}' (known: ${CLIP_CONFIG_NAMES.join(', ')}, or the path of a model .json file)`,
+      `unknown architecture '${cut(s)}' (known: ${CLIP_CONFIG_NAMES.join(', ')}, or the path of a model .json file)`,
     );
   return s;
 };
+
+/** The most epochs a configuration may ask for (a typo guard; the papers train 10 to 1000). */
+const MAX_EPOCHS = 1_000_000;
 
 const distanceSchema = object<DistanceConfig>({
   loss: oneOf('sinkhorn', 'energy', 'gaussian', 'laplacian'),
@@ -240,6 +327,7 @@ const schema = object<TrainConfig>({
     dataset: oneOf('fairvlmed', 'fairface'),
     path: nullable(str),
     textSource: oneOf('note', 'label'),
+    groupTextSource: oneOf('note', 'label'),
     summaryMaxChars: num({ min: 1, integer: true }),
     limits: object<TrainConfig['data']['limits']>({
       train: nullable(num({ min: 1, integer: true })),
@@ -257,10 +345,11 @@ const schema = object<TrainConfig>({
     trainable: oneOf('official', 'all'),
   }),
   training: object<TrainConfig['training']>({
-    epochs: num({ min: 0, integer: true }),
+    epochs: num({ min: 0, max: MAX_EPOCHS, integer: true }),
     batchSize: num({ min: 1, integer: true }),
-    seed: num({ min: 0, integer: true }),
+    seed: num({ min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
     dropLast: bool,
+    precision: oneOf('fp32', 'fp16-emulated'),
   }),
   fairness: nullable(
     object<FairnessConfig>({
@@ -271,6 +360,8 @@ const schema = object<TrainConfig>({
       groupSource: oneOf('loaders', 'batch'),
       groupBatchSize: num({ min: 1, integer: true }),
       distance: distanceSchema,
+      attributeReduction: oneOf('sum', 'mean-over-weighted'),
+      asRan: oneOf('intended', 'clip-loss-only'),
     }),
   ),
   eval: object<TrainConfig['eval']>({
@@ -281,10 +372,11 @@ const schema = object<TrainConfig>({
     batchSize: num({ min: 1, integer: true }),
     every: num({ min: 1, integer: true }),
     rateMode: oneOf('strict', 'fairlearn'),
+    valScoring: oneOf('normalised', 'unnormalised'),
   }),
   linearProbe: nullable(
     object<NonNullable<TrainConfig['linearProbe']>>({
-      epochs: num({ min: 1, integer: true }),
+      epochs: num({ min: 1, max: MAX_EPOCHS, integer: true }),
       batchSize: num({ min: 1, integer: true }),
       blr: num({ min: 0 }),
       minLr: num({ min: 0 }),
@@ -292,6 +384,8 @@ const schema = object<TrainConfig>({
       weightDecay: num({ min: 0 }),
       features: oneOf('image', 'multimodal'),
       evalEvery: num({ min: 1, integer: true }),
+      augmentation: oneOf('original', 'none'),
+      captionProcessor: oneOf('blip', 'none'),
     }),
   ),
 });
@@ -302,11 +396,11 @@ export function validateConfig(value: unknown): TrainConfig {
   const known = DATASET_ATTRIBUTES[cfg.data.dataset];
   cfg.eval.attributes.forEach((a, i) => {
     if (cfg.eval.attributes.indexOf(a) !== i)
-      throw new ConfigError(`eval.attributes[${i}]`, `attribute '${a}' is listed twice`);
+      throw new ConfigError(`eval.attributes[${i}]`, `attribute '${cut(a)}' is listed twice`);
     if (!known.includes(a))
       throw new ConfigError(
         `eval.attributes[${i}]`,
-        `unknown attribute '${a}' for dataset ${cfg.data.dataset} (known: ${known.join(', ')})`,
+        `unknown attribute '${cut(a)}' for dataset ${cfg.data.dataset} (known: ${known.join(', ')})`,
       );
   });
   if (cfg.fairness) {
@@ -315,7 +409,7 @@ export function validateConfig(value: unknown): TrainConfig {
       if (!known.includes(a))
         throw new ConfigError(
           `fairness.attributes.${a}`,
-          `dataset ${cfg.data.dataset} has no attribute '${a}' (known: ${known.join(', ')})`,
+          `dataset ${cfg.data.dataset} has no attribute '${cut(a)}' (known: ${known.join(', ')})`,
         );
     }
     if (cfg.fairness.lambda > 0 && !names.some((a) => cfg.fairness!.attributes[a]! > 0)) {
@@ -329,6 +423,13 @@ export function validateConfig(value: unknown): TrainConfig {
   }
   if (cfg.data.dataset === 'fairface' && cfg.data.textSource === 'label')
     throw new ConfigError('data.textSource', "FairFace has no label captions; use 'note' (the study's caption)");
+  if (cfg.data.dataset === 'fairface' && cfg.data.groupTextSource === 'label')
+    throw new ConfigError('data.groupTextSource', "FairFace has no label captions; use 'note' (the study's caption)");
+  if (cfg.mode === 'finetune' && cfg.training.epochs < 1)
+    throw new ConfigError(
+      'training.epochs',
+      `mode 'finetune' trains at least 1 epoch, got ${cfg.training.epochs} (accepted: integers from 1 to ${MAX_EPOCHS})`,
+    );
   if (cfg.mode === 'linear-probe' && !cfg.linearProbe)
     throw new ConfigError('linearProbe', "mode 'linear-probe' needs the linearProbe settings");
   return cfg;

@@ -4,17 +4,32 @@
 import { type ClipModel, zeroShotScores } from '@fairclip/clip';
 import { type FairnessReport, fairnessReport, type GroupsInput } from '@fairclip/fairness';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TrainConfig } from './config.ts';
+import type { TrainConfig, ValScoring } from './config.ts';
 import type { SplitData } from './data.ts';
 import type { AttributeEval, SplitEval } from './outputs.ts';
 
-/** Zero-shot glaucoma (or gender) scores of every sample of a split, in batches. */
+/**
+ * p₁ of FairCLIP's `compute_vl_prob` from features WITHOUT the L2 normalisation: softmax over classes of the raw dot
+ * products image · prompt (finetune_FairerCLIP.py's validation since commit a04db19, lines 327–333). [N].
+ */
+export function unnormalisedZeroShotScores(imageFeatures: tf.Tensor2D, classTextFeatures: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const probs = tf.softmax(tf.matMul(imageFeatures, classTextFeatures, false, true));
+    return tf.reshape(tf.slice(probs, [0, 1], [-1, 1]), [-1]) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Zero-shot glaucoma (or gender) scores of every sample of a split, in batches: cosines (the default, every official
+ * script) or, with `scoring` 'unnormalised', raw dot products ({@link unnormalisedZeroShotScores}).
+ */
 export async function zeroShotSplitScores(
   model: ClipModel,
   split: SplitData,
   promptTokens: { data: Int32Array; shape: [number, number] },
   batchSize: number,
   signal?: AbortSignal,
+  scoring: ValScoring = 'normalised',
 ): Promise<Float64Array> {
   const r = model.config.image_resolution;
   const per = 3 * r * r;
@@ -29,7 +44,9 @@ export async function zeroShotSplitScores(
       loaded.forEach((img, k) => images.set(img, k * per));
       const scores = tf.tidy(() => {
         const feats = model.encodeImage(tf.tensor4d(images, [n, 3, r, r]));
-        return zeroShotScores(feats, classFeatures, 1);
+        return scoring === 'unnormalised'
+          ? unnormalisedZeroShotScores(feats, classFeatures)
+          : zeroShotScores(feats, classFeatures, 1);
       });
       const values = await scores.data();
       scores.dispose();
@@ -39,6 +56,27 @@ export async function zeroShotSplitScores(
     classFeatures.dispose();
   }
   return out;
+}
+
+/**
+ * The zero-shot scorer of a run's splits: the validation split as `eval.valScoring` says (the FairCLIP+ preset scores
+ * it un-normalised, as the study's script selected its epochs), every other split normalised (evaluate_CLIP.py).
+ */
+export function zeroShotScorer(
+  model: ClipModel,
+  promptTokens: { data: Int32Array; shape: [number, number] },
+  evalCfg: TrainConfig['eval'],
+  signal?: AbortSignal,
+): (split: SplitData) => Promise<Float64Array> {
+  return (split) =>
+    zeroShotSplitScores(
+      model,
+      split,
+      promptTokens,
+      evalCfg.batchSize,
+      signal,
+      split.split === 'val' ? evalCfg.valScoring : 'normalised',
+    );
 }
 
 /** The evaluation of one split as the CSV row wants it, and the full @fairclip/fairness report. */

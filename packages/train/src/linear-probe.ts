@@ -1,6 +1,7 @@
 // Linear probing as the official mae/main_linprobe.py: a frozen encoder's features → BatchNorm1d(affine=False,
 // eps=1e-6) → Linear(d, 2); loss BCEWithLogits(output[:, 1], y); score sigmoid(output[:, 1]); LARS with
 // lr = blr · batch / 256 and a per-iteration warm-up + half-cosine schedule (fairclip.md §4.3).
+import { mixSeed, SeededRng } from '@fairclip/io';
 import * as tf from '@tensorflow/tfjs-core';
 import { Lars, type OptimizerState, warmupCosineLr } from './optim.ts';
 
@@ -133,6 +134,11 @@ export interface LinearProbeTrainOptions {
   startEpoch?: number;
   /** LARS state saved by a previous run (resuming). */
   optimizerState?: OptimizerState;
+  /**
+   * The training features of each epoch (augmented images through the frozen encoder, as the original computes them
+   * every step); default: `features` every epoch.
+   */
+  featuresForEpoch?: (epoch: number) => Promise<Float32Array>;
 }
 
 /** Trains the head on fixed features [n, d] with binary labels. Returns the per-step losses. */
@@ -165,6 +171,11 @@ export async function trainLinearProbe(
   try {
     for (let epoch = startEpoch; epoch < opts.epochs; epoch++) {
       const order = opts.order ? opts.order(epoch) : Array.from({ length: n }, (_, i) => i);
+      const epochFeatures = opts.featuresForEpoch ? await opts.featuresForEpoch(epoch) : features;
+      if (epochFeatures.length !== n * d)
+        throw new Error(
+          `trainLinearProbe: epoch ${epoch} features hold ${epochFeatures.length} values, expected ${n}×${d}`,
+        );
       for (let it = 0; it < itersPerEpoch; it++) {
         const stepLr = warmupCosineLr(it / itersPerEpoch + epoch, {
           lr,
@@ -179,7 +190,7 @@ export async function trainLinearProbe(
         const rows = Math.min(opts.batchSize, n - start);
         for (let r = 0; r < rows; r++) {
           const idx = order[start + r]!;
-          xb.set(features.subarray(idx * d, idx * d + d), r * d);
+          xb.set(epochFeatures.subarray(idx * d, idx * d + d), r * d);
           yb[r] = labels[idx]!;
         }
         const batch = xb.subarray(0, rows * d);
@@ -202,4 +213,133 @@ export async function trainLinearProbe(
     optimizer.dispose();
   }
   return losses;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The original's data pipeline (mae/main_linprobe.py with LAVIS's processors): captions and training augmentation.
+
+// Python's str.isspace() characters, written as escapes in a string (a regex literal would hold control characters).
+const PY_WS = '\\t\\n\\v\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_WS_RUN = new RegExp(`[${PY_WS}]{2,}`, 'g');
+
+/**
+ * BLIP's caption processor as main_linprobe.py builds it (`BlipCaptionProcessor(prompt='', max_words=50)`,
+ * LAVIS `pre_caption`): lower-case, each of . ! " ( ) * # : ; ~ replaced by a space, runs of 2+ whitespace characters
+ * collapsed to one space, trailing newlines and edge spaces removed, then at most `maxWords` space-separated words.
+ */
+export function blipPreCaption(caption: string, maxWords = 50): string {
+  let c = caption.toLowerCase().replace(/[.!"()*#:;~]/g, ' ');
+  // Python's \s on str patterns: the characters str.isspace() accepts (JavaScript's \s differs in U+001C–U+001F, U+FEFF).
+  c = c.replace(PY_WS_RUN, ' ');
+  c = c.replace(/\n+$/, '');
+  c = c.replace(/^ +| +$/g, '');
+  const words = c.split(' ');
+  return words.length > maxWords ? words.slice(0, maxWords).join(' ') : c;
+}
+
+/** A crop box (pixels) and whether the crop is flipped left-right afterwards. */
+export interface AugmentationBox {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+  flip: boolean;
+}
+
+/** Python's round() (half to even), as torchvision's `int(round(...))`. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * torchvision's `RandomResizedCrop.get_params(img, scale, ratio)` (0.14) with uniform draws from `random`: up to 10
+ * tries of area fraction U(scale), log aspect U(log ratio), w = round(√(area·aspect)), h = round(√(area/aspect)),
+ * accepted when it fits, at offsets randint(0, H − h] and randint(0, W − w]; otherwise the central crop of the
+ * largest box whose aspect is clamped to the ratio range. Then `RandomHorizontalFlip(p=0.5)`: flip when U < 0.5.
+ * The draws are ours (a seeded SeededRng), not torch's: the distribution is the original's, the boxes are not.
+ */
+export function randomResizedCropBox(
+  height: number,
+  width: number,
+  random: () => number,
+  scale: readonly [number, number] = [0.5, 1],
+  ratio: readonly [number, number] = [3 / 4, 4 / 3],
+): AugmentationBox {
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1)
+    throw new RangeError(`randomResizedCropBox: image size must be positive integers, got ${height}×${width}`);
+  const area = height * width;
+  const logRatio = [Math.log(ratio[0]), Math.log(ratio[1])] as const;
+  const box = (): Omit<AugmentationBox, 'flip'> => {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const targetArea = area * (scale[0] + (scale[1] - scale[0]) * random());
+      const aspect = Math.exp(logRatio[0] + (logRatio[1] - logRatio[0]) * random());
+      const w = roundHalfEven(Math.sqrt(targetArea * aspect));
+      const h = roundHalfEven(Math.sqrt(targetArea / aspect));
+      if (w > 0 && w <= width && h > 0 && h <= height) {
+        const top = Math.floor(random() * (height - h + 1));
+        const left = Math.floor(random() * (width - w + 1));
+        return { top, left, height: h, width: w };
+      }
+    }
+    const inRatio = width / height;
+    let w = width;
+    let h = height;
+    if (inRatio < Math.min(ratio[0], ratio[1])) h = roundHalfEven(w / Math.min(ratio[0], ratio[1]));
+    else if (inRatio > Math.max(ratio[0], ratio[1])) w = roundHalfEven(h * Math.max(ratio[0], ratio[1]));
+    return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w };
+  };
+  const b = box();
+  return { ...b, flip: random() < 0.5 };
+}
+
+/** Stream id of the linear probe's augmentation draws (mixed with the run seed, the epoch and the sample). */
+export const AUGMENTATION_STREAM = 0xa06;
+
+/**
+ * The augmentation of training sample `index` in epoch `epoch`: a pure function of (seed, epoch, index), so a resumed
+ * run draws the same boxes without saving generator state.
+ */
+export function augmentationFor(
+  seed: number,
+  epoch: number,
+  index: number,
+  height: number,
+  width: number,
+): AugmentationBox {
+  const rng = new SeededRng(mixSeed(seed, AUGMENTATION_STREAM, epoch, index));
+  return randomResizedCropBox(height, width, () => rng.nextFloat());
+}
+
+/** The pixels of `box` (PIL's `Image.crop`) of an interleaved 8-bit image [H, W, C]. */
+export function cropU8(
+  data: Uint8Array,
+  height: number,
+  width: number,
+  channels: number,
+  box: Omit<AugmentationBox, 'flip'>,
+): Uint8Array {
+  const { top, left } = box;
+  if (top < 0 || left < 0 || top + box.height > height || left + box.width > width)
+    throw new RangeError(`cropU8: box ${JSON.stringify(box)} outside the ${height}×${width} image`);
+  const out = new Uint8Array(box.height * box.width * channels);
+  for (let r = 0; r < box.height; r++) {
+    const start = ((top + r) * width + left) * channels;
+    out.set(data.subarray(start, start + box.width * channels), r * box.width * channels);
+  }
+  return out;
+}
+
+/** Left-right flip of a CHW float image in place (torchvision's hflip; it commutes with ToTensor + Normalize). */
+export function flipChwInPlace(chw: Float32Array, channels: number, height: number, width: number): Float32Array {
+  for (let c = 0; c < channels; c++)
+    for (let r = 0; r < height; r++) {
+      const row = (c * height + r) * width;
+      for (let a = 0, b = width - 1; a < b; a++, b--) {
+        const t = chw[row + a]!;
+        chw[row + a] = chw[row + b]!;
+        chw[row + b] = t;
+      }
+    }
+  return chw;
 }

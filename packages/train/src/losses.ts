@@ -2,7 +2,7 @@
 //   L = L_CLIP + λ · Σ_a w_a · Σ_g D(batch scores, group-g scores)
 // Every choice the papers and the official code differ on is a parameter (fairclip.md §3.2–§3.7).
 import * as tf from '@tensorflow/tfjs-core';
-import type { Normalisation, Similarity } from './config.ts';
+import type { AttributeReduction, Normalisation, Similarity } from './config.ts';
 
 /**
  * Per-pair similarity scores of a batch from its image-to-text logit matrix L (B×B, L = s·Î·T̂ᵀ):
@@ -43,15 +43,18 @@ export interface AttributeGroups {
 }
 
 /**
- * λ · Σ_a w_a · Σ_g D(x, y_{a,g}); also returns the per-(attribute, group) distances for logging. The distance is
- * called ONCE with the groups of every attribute (weight > 0) concatenated, so a batched distance (one
- * `sinkhornDivergenceMany` call) solves all terms of a step together.
+ * λ · Σ_a w_a · Σ_g D(x, y_{a,g}) (reduction 'sum'), or the same divided by the number of attributes with a non-zero
+ * weight ('mean-over-weighted', the study's FairFace script: `total_sinkhorn_loss/total_groups`); also returns the
+ * per-(attribute, group) distances for logging. The distance is called ONCE with the groups of every attribute
+ * (weight > 0) concatenated, so a batched distance (one `sinkhornDivergenceMany` call) solves all terms of a step
+ * together.
  */
 export function fairnessPenalty(
   x: tf.Tensor1D,
   attributes: readonly AttributeGroups[],
   lambda: number,
   distance: GroupDistance,
+  reduction: AttributeReduction = 'sum',
 ): { penalty: tf.Scalar; distances: Record<string, tf.Tensor1D> } {
   // Call inside tf.tidy (or a gradient scope): intermediate tensors are left to the scope.
   if (!(lambda >= 0) || !Number.isFinite(lambda))
@@ -70,10 +73,12 @@ export function fairnessPenalty(
   if (all.rank !== 1 || all.shape[0] !== expected)
     throw new Error(`fairnessPenalty: the distance returned shape [${all.shape.join(', ')}], expected [${expected}]`);
   const weights = new Float32Array(expected);
+  // The study's FairFace script counts the attributes with a non-zero weight (`total_groups += 1` per such attribute).
+  const divisor = reduction === 'mean-over-weighted' ? attributes.filter((a) => a.weight !== 0).length : 1;
   let offset = 0;
   for (const a of used) {
     distances[a.attribute] = tf.slice(all, [offset], [a.groups.length]) as tf.Tensor1D;
-    weights.fill(a.weight * lambda, offset, offset + a.groups.length);
+    weights.fill((a.weight * lambda) / divisor, offset, offset + a.groups.length);
     offset += a.groups.length;
   }
   const penalty = tf.sum(tf.mul(all, tf.tensor1d(weights))) as tf.Scalar;

@@ -19,7 +19,7 @@ import {
   readWeightsFile,
 } from '@fairclip/clip';
 import type * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, type Trainable, type TrainConfig } from './config.ts';
+import { ConfigError, type Trainable, type TrainConfig, type TrainingPrecision } from './config.ts';
 import type { ParamGroup } from './optim.ts';
 
 /** What a run's model is made of, resolved and checked (files exist) but not loaded. */
@@ -33,6 +33,8 @@ export interface ModelFiles {
   /** Where `weights` / `vocab` came from: the configuration fields or the model JSON file. */
   weightsFrom: 'model.weights' | 'model.arch' | null;
   vocabFrom: 'model.vocab' | 'model.arch';
+  /** `training.precision`: the model is built in this precision (default 'fp32'). */
+  precision?: TrainingPrecision;
 }
 
 function checkFile(field: string, path: string, what: string): void {
@@ -102,7 +104,7 @@ export function resolveModelFiles(cfg: TrainConfig, baseDir = process.cwd()): Mo
         'this project (pass its path), or use a model file that names its own vocabulary',
     );
   }
-  return { arch, config, weights, vocab, weightsFrom, vocabFrom };
+  return { arch, config, weights, vocab, weightsFrom, vocabFrom, precision: cfg.training.precision };
 }
 
 /** The model and tokenizer of a run. */
@@ -119,7 +121,9 @@ export interface LoadedModel {
  * and checks that every token id of the vocabulary fits the model's embedding.
  */
 export async function loadModel(files: ModelFiles, seed: number): Promise<LoadedModel> {
-  const tokenizer = loadOpenAiTokenizer(files.vocab);
+  // A vocabulary of another size than the model's embedding (a truncated file, another model's merges) would shift
+  // every token id: the tokenizer refuses it with a TokenizerError naming the file.
+  const tokenizer = loadOpenAiTokenizer(files.vocab, { expectedVocabSize: files.config.vocab_size });
   if (tokenizer.vocabSize > files.config.vocab_size)
     throw new ConfigError(
       files.vocabFrom,
@@ -128,9 +132,13 @@ export async function loadModel(files: ModelFiles, seed: number): Promise<Loaded
   let model: ClipModel;
   if (files.weights !== null) {
     const w = await readWeightsFile(files.weights);
-    model = ClipModel.create(files.config, { weights: w.stateDict, source: files.weights });
+    model = ClipModel.create(files.config, {
+      weights: w.stateDict,
+      source: files.weights,
+      precision: files.precision ?? 'fp32',
+    });
   } else {
-    model = ClipModel.create(files.config, { seed });
+    model = ClipModel.create(files.config, { seed, precision: files.precision ?? 'fp32' });
   }
   return { model, tokenizer, files, initSeed: files.weights === null ? seed : null };
 }
@@ -149,13 +157,19 @@ export const TRAINABLE_GROUPS: Record<Trainable, readonly ParameterGroup[]> = {
   ],
 };
 
-/** Optimiser parameter groups (one per CLIP module group) with the state-dict names as stable state keys. */
+/**
+ * Optimiser parameter groups (one per CLIP module group) with the state-dict names as stable state keys; in the
+ * 'fp16-emulated' precision, the model's half parameters are flagged so that the optimiser rounds them to float16
+ * after each step (the official code's convert_weights after its float32 step).
+ */
 export function paramGroups(model: ClipModel, trainable: Trainable): ParamGroup[] {
   const groups = model.parameterGroups();
+  const half = model.precision === 'fp16-emulated';
   return TRAINABLE_GROUPS[trainable]
     .map((name) => {
       const entries = [...groups[name].entries()];
-      return { name, params: entries.map(([, v]) => v as tf.Variable), keys: entries.map(([k]) => k) };
+      const g = { name, params: entries.map(([, v]) => v as tf.Variable), keys: entries.map(([k]) => k) };
+      return half ? { ...g, half: entries.map(([k]) => model.isHalfParameter(k)) } : g;
     })
     .filter((g) => g.params.length > 0);
 }

@@ -2,6 +2,7 @@
 //  - Adam: torch.optim.Adam (L2 weight decay added to the gradient, not AdamW), constant learning rate.
 //  - LARS: the MAE linear-probe LARS (facebookresearch/mae util/lars.py semantics) with the warm-up +
 //    half-cosine learning-rate schedule of its adjust_learning_rate.
+import { roundToFloat16 } from '@fairclip/clip';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** One parameter group: the variables it owns and its hyperparameters. */
@@ -15,6 +16,12 @@ export interface ParamGroup {
   readonly keys?: readonly string[];
   /** Multiplies the optimiser's learning rate for this group (default 1). */
   readonly lrScale?: number;
+  /**
+   * Per parameter (same order as `params`): stored in float16, so rounded to float16 after each step (the official
+   * FairCLIP code on a GPU steps in float32 and casts back with `clip.model.convert_weights`). The optimiser state
+   * stays float32. Default: none.
+   */
+  readonly half?: readonly boolean[];
 }
 
 /** The state key of parameter `i` of a group. */
@@ -28,6 +35,8 @@ function checkGroups(groups: readonly ParamGroup[]): void {
   for (const g of groups) {
     if (g.keys !== undefined && g.keys.length !== g.params.length)
       throw new Error(`optimizer: group "${g.name}" has ${g.params.length} params but ${g.keys.length} keys`);
+    if (g.half !== undefined && g.half.length !== g.params.length)
+      throw new Error(`optimizer: group "${g.name}" has ${g.params.length} params but ${g.half.length} half flags`);
     g.params.forEach((p, i) => {
       if (seen.has(p.name)) throw new Error(`optimizer: variable "${p.name}" appears in more than one parameter group`);
       seen.add(p.name);
@@ -92,6 +101,54 @@ function restoreBuffers(
         maps[n]!.set(key, tf.variable(tf.tensor(b.data, b.shape), false));
       });
     });
+}
+
+/** The buffers each optimiser keeps per parameter (the suffix of a state key "<parameter key>/<buffer>"). */
+const BUFFERS: Record<OptimizerState['kind'], readonly string[]> = { adam: ['m', 'v'], lars: ['mu'] };
+
+const cut = (s: string): string => (s.length <= 80 ? s : `${s.slice(0, 80)}…`);
+
+/**
+ * Why a saved state cannot be restored into `groups` by a `kind` optimiser (null when it can): the kind, a step
+ * count that is not a non-negative safe integer, a buffer of no parameter or of another optimiser, a parameter with
+ * only some of its buffers, a shape or length that differs from the parameter's, a value that is not finite, or a
+ * negative Adam second moment (its square root would make every later update NaN).
+ */
+export function optimizerStateProblem(
+  state: OptimizerState,
+  kind: OptimizerState['kind'],
+  groups: readonly ParamGroup[],
+): string | null {
+  if (state.kind !== kind) return `it is a ${cut(String(state.kind))} state, the run uses ${kind}`;
+  if (!Number.isSafeInteger(state.step) || state.step < 0)
+    return `step count ${cut(String(state.step))} is not a non-negative integer`;
+  const names = BUFFERS[kind];
+  const shapes = new Map<string, readonly number[]>();
+  for (const g of groups) g.params.forEach((p, i) => shapes.set(keyOf(g, i), p.shape));
+  const seen = new Map<string, number>();
+  for (const [k, b] of Object.entries(state.buffers)) {
+    const slash = k.lastIndexOf('/');
+    const key = k.slice(0, slash);
+    const name = k.slice(slash + 1);
+    const want = shapes.get(key);
+    if (slash < 0 || !names.includes(name) || want === undefined)
+      return `buffer "${cut(k)}" belongs to no trainable parameter of this run`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+    if (b.shape.length !== want.length || b.shape.some((d, i) => d !== want[i]))
+      return `buffer "${cut(k)}" has shape [${cut(b.shape.join(', '))}], the parameter [${want.join(', ')}]`;
+    const n = want.reduce((a, d) => a * d, 1);
+    if (!(b.data instanceof Float32Array) || b.data.length !== n)
+      return `buffer "${cut(k)}" holds ${b.data?.length ?? 0} values, the parameter ${n}`;
+    for (let i = 0; i < b.data.length; i++) {
+      const x = b.data[i]!;
+      if (!Number.isFinite(x)) return `buffer "${cut(k)}" holds ${x} at index ${i}`;
+      if (name === 'v' && x < 0)
+        return `buffer "${cut(k)}" (a second moment) holds the negative value ${x} at index ${i}`;
+    }
+  }
+  for (const [key, count] of seen)
+    if (count !== names.length) return `parameter "${cut(key)}" has ${count} of its ${names.length} buffers`;
+  return null;
 }
 
 function checkPositive(name: string, v: number, allowZero = false): void {
@@ -162,7 +219,8 @@ export class Adam {
           v!.assign(vNew);
           // PyTorch: denom = sqrt(v) / sqrt(bc2) + eps; p -= (lr / bc1) * m / denom
           const denom = tf.add(tf.div(tf.sqrt(vNew), Math.sqrt(bc2)), this.eps);
-          p.assign(tf.sub(p, tf.mul(tf.div(mNew, denom), lr / bc1)));
+          const stepped = tf.sub(p, tf.mul(tf.div(mNew, denom), lr / bc1));
+          p.assign(group.half?.[i] ? roundToFloat16(stepped) : stepped);
         });
       });
     }
@@ -174,6 +232,8 @@ export class Adam {
 
   loadState(state: OptimizerState): void {
     if (state.kind !== 'adam') throw new Error(`optimizer: cannot load a ${state.kind} state into Adam`);
+    const problem = optimizerStateProblem(state, 'adam', this.groups);
+    if (problem) throw new RangeError(`optimizer: the saved state is corrupt: ${problem}`);
     this.disposeBuffers();
     this.t = state.step;
     restoreBuffers(state, this.groups, { m: this.m, v: this.v });
@@ -273,6 +333,8 @@ export class Lars {
 
   loadState(state: OptimizerState): void {
     if (state.kind !== 'lars') throw new Error(`optimizer: cannot load a ${state.kind} state into LARS`);
+    const problem = optimizerStateProblem(state, 'lars', this.groups);
+    if (problem) throw new RangeError(`optimizer: the saved state is corrupt: ${problem}`);
     this.dispose();
     this.t = state.step;
     restoreBuffers(state, this.groups, { mu: this.mu });

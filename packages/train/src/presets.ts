@@ -7,6 +7,8 @@ import fairclipDebugged from '../presets/fairclip-debugged.json';
 import fairclipOfficial2024 from '../presets/fairclip-official-2024.json';
 import fairclipOfficial2025 from '../presets/fairclip-official-2025.json';
 import fairclipPlus from '../presets/fairclip-plus.json';
+import fairclipPlusMmdGaussian from '../presets/fairclip-plus-mmd-gaussian.json';
+import fairclipPlusMmdLaplacian from '../presets/fairclip-plus-mmd-laplacian.json';
 import fairfaceClipFinetune from '../presets/fairface-clip-finetune.json';
 import fairfaceClipZeroshot from '../presets/fairface-clip-zeroshot.json';
 import fairfaceFairclipPlus from '../presets/fairface-fairclip-plus.json';
@@ -21,6 +23,8 @@ const RAW: Record<string, Record<string, unknown>> = {
   'fairclip-debugged': fairclipDebugged,
   'a-fairclip': aFairclip,
   'fairclip-plus': fairclipPlus,
+  'fairclip-plus-mmd-gaussian': fairclipPlusMmdGaussian,
+  'fairclip-plus-mmd-laplacian': fairclipPlusMmdLaplacian,
   'linear-probe': linearProbe,
   'fairface-clip-zeroshot': fairfaceClipZeroshot,
   'fairface-clip-finetune': fairfaceClipFinetune,

@@ -5,9 +5,11 @@
 //   shared features, so 'official' scores diag(L_g·L_g) stay per group exactly as K separate forwards give them;
 // - or from the groups inside the current batch ('batch', the paper's reading), with gradient on both sides;
 // - all (attribute, group) distances of the step in ONE batched distance call (see losses.ts, distance.ts).
-import { type ClipModel, contrastiveLoss } from '@fairclip/clip';
+import { type ClipModel, contrastiveLoss, FLOAT16_MAX, roundToFloat16 } from '@fairclip/clip';
+import { OtInputError } from '@fairclip/ot';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FairnessConfig } from './config.ts';
+import { TrainError } from './errors.ts';
 import {
   type AttributeGroups,
   fairnessPenalty,
@@ -61,8 +63,40 @@ export function selectScores(x: tf.Tensor1D, positions: readonly number[]): tf.T
   );
 }
 
-function unitRows(x: tf.Tensor2D): tf.Tensor2D {
+/** The float16 rounding of a model in 'fp16-emulated' precision (gradient rounded too), else undefined. */
+function halfRound(model: ClipModel): ((x: tf.Tensor) => tf.Tensor) | undefined {
+  return model.precision === 'fp16-emulated' ? (x) => roundToFloat16(x, { gradient: 'float16' }) : undefined;
+}
+
+function unitRows(x: tf.Tensor2D, r?: (x: tf.Tensor) => tf.Tensor): tf.Tensor2D {
+  if (r) return r(tf.div(x, r(tf.norm(x, 'euclidean', 1, true)))) as tf.Tensor2D;
   return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D;
+}
+
+/**
+ * The per-pair similarity scores of a logit matrix: in 'fp16-emulated' precision rounded to float16, as the official
+ * code's `(logits_per_image @ logits_per_text.T).diag()` is a half matmul (float32 accumulation, half output): the
+ * 'official' scores diag(L·L), of order s²·B (100² · 32 with CLIP's s = 100), overflow to ±∞ from 65520.
+ */
+function scoresOf(model: ClipModel, logits: tf.Tensor2D, fairness: FairnessConfig): tf.Tensor1D {
+  const x = similarityScores(logits, fairness.similarity);
+  const r = halfRound(model);
+  return (r ? r(x) : x) as tf.Tensor1D;
+}
+
+/**
+ * The error a user sees when half precision overflowed: the official code crashes there (geomloss cannot build its
+ * ε schedule from an infinite diameter), the study reports it for λ ≥ 1e-5. Returns `e` unchanged unless it is the
+ * OT solver's refusal of non-finite scores in a 'fp16-emulated' run.
+ */
+export function explainHalfOverflow(e: unknown, model: ClipModel, where: string): unknown {
+  if (model.precision !== 'fp16-emulated' || !(e instanceof OtInputError) || e.code !== 'NON_FINITE_POINTS') return e;
+  return new TrainError(
+    'NON_FINITE_LOSS',
+    `${where}: fp16 overflow: a similarity score is not finite (float16 holds at most ±${FLOAT16_MAX}; the official ` +
+      "scores diag(L·L) reach s²·B), as the official fp16 runs crash (the study: λ ≥ 1e-5); use training.precision='fp32' or a smaller λ",
+    { cause: e },
+  );
 }
 
 /**
@@ -78,14 +112,20 @@ export function groupScoresFromLoaders(
 ): tf.Tensor1D[] {
   const r = model.config.image_resolution;
   const l = model.config.context_length;
+  const half = halfRound(model);
   return tf.tidy(() => {
-    const img = unitRows(model.encodeImage(imagesTensor(batch, r)));
-    const txt = unitRows(model.encodeText(tokenInput(batch, l)));
+    const img = unitRows(model.encodeImage(imagesTensor(batch, r)), half);
+    const txt = unitRows(model.encodeText(tokenInput(batch, l)), half);
     const scale = tf.exp(model.logitScale);
     return parts.map((p) => {
       const idx = tf.tensor1d(Int32Array.from(p.positions), 'int32');
-      const block = tf.mul(scale, tf.matMul(tf.gather(img, idx), tf.gather(txt, idx), false, true)) as tf.Tensor2D;
-      const y = normaliseScores(similarityScores(block, fairness.similarity), 'group', fairness.normalisation);
+      // ClipModel.forward's logits (in half precision: (s · Î) rounded, then the half matmul rounded)
+      const block = (
+        half
+          ? half(tf.matMul(half(tf.mul(scale, tf.gather(img, idx))) as tf.Tensor2D, tf.gather(txt, idx), false, true))
+          : tf.mul(scale, tf.matMul(tf.gather(img, idx), tf.gather(txt, idx), false, true))
+      ) as tf.Tensor2D;
+      const y = normaliseScores(scoresOf(model, block, fairness), 'group', fairness.normalisation);
       return tf.keep(y);
     });
   });
@@ -133,15 +173,24 @@ export function stepLoss(
   if (fairness === null || parts.length === 0) {
     return { total: clip, clip, penalty: tf.scalar(0), distances: tf.zeros([0]) as tf.Tensor1D };
   }
-  const x = similarityScores(logitsPerImage, fairness.similarity);
+  const x = scoresOf(model, logitsPerImage, fairness);
   const xb = normaliseScores(x, 'batch', fairness.normalisation);
   const ys =
     groupScores ?? parts.map((p) => normaliseScores(selectScores(x, p.positions), 'group', fairness.normalisation));
   const attrs = attributeGroups(parts, ys, fairness);
-  const { penalty, distances } = fairnessPenalty(xb, attrs, fairness.lambda, distance);
+  const explained: GroupDistance = (xs, groups) => {
+    try {
+      return distance(xs, groups);
+    } catch (e) {
+      throw explainHalfOverflow(e, model, 'fairness term');
+    }
+  };
+  const { penalty, distances } = fairnessPenalty(xb, attrs, fairness.lambda, explained, fairness.attributeReduction);
   const ordered = attrs.filter((a) => distances[a.attribute]).map((a) => distances[a.attribute]!);
   return {
-    total: tf.add(clip, penalty) as tf.Scalar,
+    // 'clip-loss-only': the study's MMD scripts as they ran (`loss = base_loss` after adding the term): the penalty is
+    // computed and reported, the loss that is differentiated is the CLIP loss.
+    total: fairness.asRan === 'clip-loss-only' ? clip : (tf.add(clip, penalty) as tf.Scalar),
     clip,
     penalty,
     distances: (ordered.length ? tf.concat(ordered) : tf.zeros([0])) as tf.Tensor1D,
@@ -163,7 +212,7 @@ export function scoresForDistance(
     const r = model.config.image_resolution;
     const l = model.config.context_length;
     const { logitsPerImage } = model.forward(imagesTensor(batch, r), tokenInput(batch, l));
-    const x = similarityScores(logitsPerImage, fairness.similarity);
+    const x = scoresOf(model, logitsPerImage, fairness);
     const xb = normaliseScores(x, 'batch', fairness.normalisation);
     const ys =
       groupScores ?? parts.map((p) => normaliseScores(selectScores(x, p.positions), 'group', fairness.normalisation));

@@ -2,7 +2,7 @@
 // concatenated group forward against K separate forwards (the official code's computation), the distance term
 // against hand-computed optimal-transport values, checkpoint atomicity, and bad configurations refused before any
 // training starts.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type ClipModel,
@@ -73,7 +73,7 @@ describe('a step of the loop', () => {
   let tokens: Int32Array;
   const n = 5;
   beforeAll(async () => {
-    const cfg = resolvePresetConfig('clip-finetune', [TINY_MODEL]);
+    const cfg = resolvePresetConfig('clip-finetune', [TINY_MODEL, 'training.precision=fp32']);
     const loaded = await loadModel(resolveModelFiles(cfg), 0);
     model = loaded.model;
     let s = 1;
@@ -285,9 +285,13 @@ describe('checkpoints', () => {
     expect(Array.from(back.model.get('w')!.data as Float32Array)).toEqual([1.5, -2]);
     expect(back.optimizer).toEqual(optimizer);
     writeCheckpoint(ck, 'epoch-0001', { state: { epoch: 2 }, model, optimizer: null });
-    expect(readdirSync(ck).sort()).toEqual(['epoch-0001', 'latest.json']);
+    // the previous checkpoint is kept (the fallback when the latest is unusable); the temp folder is gone
+    expect(readdirSync(ck).sort()).toEqual(['epoch-0000', 'epoch-0001', 'latest.json']);
     expect(readLatestCheckpoint<{ epoch: number }>(ck)!.state.epoch).toBe(2);
-    writeFileSync(join(ck, 'latest.json'), '{"name": "gone"}');
+    writeCheckpoint(ck, 'epoch-0002', { state: { epoch: 3 }, model, optimizer: null });
+    expect(readdirSync(ck).sort()).toEqual(['epoch-0001', 'epoch-0002', 'latest.json']);
+    rmSync(join(ck, 'epoch-0001'), { recursive: true });
+    rmSync(join(ck, 'epoch-0002', 'model.safetensors'));
     expect(() => readLatestCheckpoint(ck)).toThrow(CheckpointError);
     expect(readLatestCheckpoint(join(dir, 'none'))).toBeNull();
   });

@@ -97,7 +97,8 @@ describe('resume after a kill, wasm backend', () => {
       }),
     ).rejects.toThrow('simulated kill');
     const ckpts = readdirSync(join(outDir, 'checkpoints'));
-    expect(ckpts.sort()).toEqual(['latest.json', 'step-00000003']); // older checkpoints removed, no temp leftovers
+    // the last checkpoint and the previous one are kept; older ones removed, no temp leftovers
+    expect(ckpts.sort()).toEqual(['epoch-0000', 'latest.json', 'step-00000003']);
     const r = await run(WASM, outDir, { checkpointEverySteps: 1 });
     expect(r.resumedFromStep).toBe(3);
     expectSameWeights(await finalWeights(outDir), await finalWeights(reference));

@@ -74,7 +74,8 @@ async function recordEpoch(
   };
   state.history.push({ record, valReport: ev?.val.report ?? null, testReport: ev?.test.report ?? null });
   const c = criterion(ctx.cfg, record);
-  if (ev && c !== null && (state.best === null || c > state.best.value)) {
+  // Ties keep the later epoch, as every original script does (`if best_auc <= overall_auc`).
+  if (ev && c !== null && (state.best === null || c >= state.best.value)) {
     state.best = { epoch, value: c };
     writeFileAtomic(join(ctx.outDir, SCORES_FILE), scoresCsv(ctx, epoch, ev.testScores));
     await onBest?.();

@@ -6,19 +6,27 @@ import { clipToSafetensors } from '@fairclip/clip';
 import { batchPlan, epochOrder } from '@fairclip/datasets';
 import type { DivergenceInfo } from '@fairclip/ot';
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, type LoadedCheckpoint, writeCheckpoint, writeFileAtomic } from '../checkpoint.ts';
+import { type FoundCheckpoints, writeCheckpoint, writeFileAtomic } from '../checkpoint.ts';
 import { ConfigError } from '../config.ts';
 import { GroupSampler } from '../data.ts';
 import { distancePath, solvedGroupDistance, syncGroupDistance } from '../distance.ts';
 import { TrainError } from '../errors.ts';
-import { zeroShotSplitScores } from '../evaluate.ts';
+import { zeroShotScorer } from '../evaluate.ts';
 import type { GroupDistance } from '../losses.ts';
 import { paramGroups } from '../model.ts';
 import { Adam } from '../optim.ts';
-import { type GroupPart, groupScoresFromLoaders, type HostBatch, scoresForDistance, stepLoss } from '../step.ts';
+import {
+  explainHalfOverflow,
+  type GroupPart,
+  groupScoresFromLoaders,
+  type HostBatch,
+  scoresForDistance,
+  stepLoss,
+} from '../step.ts';
 import { distanceColumns, hostBatch, progressFor, promptTokens, type RunContext, tokenizeCaptions } from './context.ts';
 import { evaluateSplits, recordEpoch } from './epochs.ts';
 import { finishRun, writeOutputs } from './result.ts';
+import { modelTensorsProblem, optimizerProblem, resumeFrom } from './resume.ts';
 import { addTerms, emptyAcc, freshState, type RunState } from './state.ts';
 import type { TrainRunResult } from './types.ts';
 
@@ -33,7 +41,7 @@ const NO_DISTANCE: GroupDistance = () => {
  */
 export async function runFinetune(
   ctx: RunContext,
-  existing: LoadedCheckpoint<RunState> | null,
+  existing: FoundCheckpoints<RunState> | null,
 ): Promise<TrainRunResult> {
   const { cfg, data, signal } = ctx;
   const { model } = ctx.loaded;
@@ -41,6 +49,9 @@ export async function runFinetune(
   const l = model.config.context_length;
   const prompts = promptTokens(ctx);
   const trainTokens = tokenizeCaptions(ctx.loaded, data.train, l);
+  // Group batches always carry the notes in the original code (data.groupTextSource): their own captions when the
+  // training captions come from another source.
+  const groupTokens = data.groupTrain === data.train ? trainTokens : tokenizeCaptions(ctx.loaded, data.groupTrain, l);
   const columns = distanceColumns(ctx);
   const groupSource = fairness?.groupSource ?? 'loaders';
   const samplers =
@@ -65,25 +76,38 @@ export async function runFinetune(
     weightDecay: cfg.optim.weightDecay,
   });
   const trainVars = groups.flatMap((g) => [...g.params]);
-  let state = freshState(ctx.hash);
-  let resumedFromStep: number | null = null;
-  if (existing) {
-    model.loadStateDict(existing.model, { source: join(existing.path, 'model.safetensors') });
-    if (!existing.optimizer) throw new CheckpointError(existing.path, 'no optimizer state');
-    optimizer.loadState(existing.optimizer);
-    state = existing.state;
-    resumedFromStep = state.globalStep;
-  }
-  for (const s of samplers) s.drawn = state.groupDrawn[`${s.attribute}:${s.group}`] ?? 0;
   const epochs = cfg.training.epochs;
   const plans = (epoch: number) =>
     batchPlan(epochOrder(data.train.size, cfg.training.seed, epoch), cfg.training.batchSize, cfg.training.dropLast);
   const stepsPerEpoch = plans(0).length;
-  if (stepsPerEpoch === 0)
+  if (stepsPerEpoch === 0) {
+    optimizer.dispose();
     throw new ConfigError(
       'training.batchSize',
       `${data.train.size} training samples make no batch of ${cfg.training.batchSize} with dropLast`,
     );
+  }
+  let state = freshState(ctx.hash);
+  let resumedFromStep: number | null = null;
+  // The newest checkpoint whose files verify, whose state fits this run (preflight) and whose tensors fit the model
+  // and the optimiser; the previous one, with a warning, when the newest is unusable.
+  const ckpt = resumeFrom(
+    existing,
+    ctx.options,
+    (c) =>
+      modelTensorsProblem(c.model, model.stateDictSpec(), join(c.path, 'model.safetensors')) ??
+      optimizerProblem(c, 'adam', groups),
+  );
+  /** The checkpoint kept as the previous one when the next is written (the one this run resumed or last wrote). */
+  let lastCheckpoint: string | null = null;
+  if (ckpt) {
+    model.loadStateDict(ckpt.model, { source: join(ckpt.path, 'model.safetensors') });
+    optimizer.loadState(ckpt.optimizer!);
+    state = ckpt.state;
+    resumedFromStep = state.globalStep;
+    lastCheckpoint = ckpt.name;
+  }
+  for (const s of samplers) s.drawn = state.groupDrawn[`${s.attribute}:${s.group}`] ?? 0;
   const progress = progressFor(ctx, Math.max(0, epochs * stepsPerEpoch - state.globalStep));
   const path = distancePath(ctx.options.distancePath);
   const infos: DivergenceInfo[] = [];
@@ -105,12 +129,18 @@ export async function runFinetune(
       })),
     };
     const sd = await model.stateDict();
-    writeCheckpoint(ctx.ckptDir, name, {
-      state,
-      model: sd,
-      optimizer: await optimizer.state(),
-      modelMetadata: { config: JSON.stringify(model.config), configHash: ctx.hash },
-    });
+    writeCheckpoint(
+      ctx.ckptDir,
+      name,
+      {
+        state,
+        model: sd,
+        optimizer: await optimizer.state(),
+        modelMetadata: { config: JSON.stringify(model.config), configHash: ctx.hash },
+      },
+      { keep: lastCheckpoint },
+    );
+    lastCheckpoint = name;
   };
   try {
     for (let epoch = state.epoch; epoch < epochs; epoch++) {
@@ -130,7 +160,7 @@ export async function runFinetune(
             idx.push(...b);
             return { attribute: sm.attribute, group: sm.group, positions };
           });
-          groupBatch = await hostBatch(data.train, idx, trainTokens, model);
+          groupBatch = await hostBatch(data.groupTrain, idx, groupTokens, model);
         } else if (fairness) {
           parts = columns.flatMap((c) => {
             const positions = batchIdx.flatMap((i, k) =>
@@ -145,6 +175,8 @@ export async function runFinetune(
           const pre = scoresForDistance(model, batch, fairness, parts, groupScores);
           try {
             distance = await solvedGroupDistance(pre.x, pre.groups, fairness.distance, onInfo);
+          } catch (e) {
+            throw explainHalfOverflow(e, model, `epoch ${epoch} step ${s}`);
           } finally {
             tf.dispose([pre.x, ...(groupScores ? [] : pre.groups)]);
           }
@@ -162,7 +194,8 @@ export async function runFinetune(
           throw new TrainError(
             'NON_FINITE_LOSS',
             `epoch ${epoch} step ${s}: the loss is ${loss} (clip ${clipArr![0]}, fairness ${penArr![0]}); ` +
-              'the last checkpoint is intact. Check λ, the normalisation (a group-score sum near 0 divides by 0) and the learning rate',
+              'the last checkpoint is intact. Check λ, the normalisation (a group-score sum near 0 divides by 0) and the learning rate' +
+              (model.precision === 'fp16-emulated' ? "; fp16 overflow is likely: try training.precision='fp32'" : ''),
           );
         }
         optimizer.applyGradients(grads);
@@ -207,9 +240,7 @@ export async function runFinetune(
       signal?.throwIfAborted();
       const t0 = performance.now();
       const evaluate = (epoch + 1) % cfg.eval.every === 0 || epoch + 1 === epochs;
-      const ev = evaluate
-        ? await evaluateSplits(ctx, (sp) => zeroShotSplitScores(model, sp, prompts, cfg.eval.batchSize, signal))
-        : null;
+      const ev = evaluate ? await evaluateSplits(ctx, zeroShotScorer(model, prompts, cfg.eval, signal)) : null;
       const record = await recordEpoch(
         ctx,
         state,

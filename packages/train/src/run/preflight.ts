@@ -1,12 +1,13 @@
 // Everything that can be checked before any training: the configuration, the dataset folder, the model files, the
 // regularised attributes, the texts the linear probe needs, and a run already in the output folder.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { CheckpointError, type LoadedCheckpoint, readLatestCheckpoint } from '../checkpoint.ts';
+import { CheckpointError, ensureDir, type FoundCheckpoints, findCheckpoints } from '../checkpoint.ts';
 import { ConfigError, type TrainConfig, validateConfig } from '../config.ts';
 import { ImageCache, openRunData, type RunData } from '../data.ts';
 import { type ModelFiles, resolveModelFiles } from '../model.ts';
 import { configHash } from '../outputs.ts';
+import { screenCheckpoints, stateExpectations } from './resume.ts';
 import type { RunState } from './state.ts';
 import type { TrainRunOptions } from './types.ts';
 
@@ -19,8 +20,11 @@ export interface Preflight {
   root: string;
   files: ModelFiles;
   data: RunData;
-  /** The latest checkpoint of this configuration in outDir (null: start afresh). */
-  existing: LoadedCheckpoint<RunState> | null;
+  /**
+   * The checkpoints of this configuration in outDir, newest first, those whose state does not fit this run marked
+   * unusable (null: start afresh). The mode loads the newest usable one (run/resume.ts).
+   */
+  existing: FoundCheckpoints<RunState> | null;
 }
 
 function absPath(p: string, base: string): string {
@@ -40,7 +44,7 @@ function resolveDataRoot(cfg: TrainConfig, options: TrainRunOptions, baseDir: st
   return root;
 }
 
-/** Checks everything that can be checked without training. Throws ConfigError, CheckpointError or RangeError. */
+/** Checks everything that can be checked without training. Throws ConfigError, CheckpointError, TrainError (IO) or RangeError. */
 export function preflight(options: TrainRunOptions): Preflight {
   const cfg = validateConfig(options.config);
   const baseDir = options.baseDir ?? process.cwd();
@@ -73,17 +77,12 @@ export function preflight(options: TrainRunOptions): Preflight {
       if (s.samples.some((x) => x.caption === undefined))
         throw new ConfigError('linearProbe.features', `'multimodal' needs a text for every ${s.split} sample`);
   const ckptDir = join(outDir, 'checkpoints');
-  mkdirSync(outDir, { recursive: true });
-  const existing = readLatestCheckpoint<RunState>(ckptDir);
+  ensureDir(outDir);
+  const existing = findCheckpoints<RunState>(ckptDir);
   if (existing) {
     if (options.resume === 'never')
-      throw new CheckpointError(existing.path, `${outDir} already holds a run; use another output folder`);
-    if (existing.state.configHash !== hash)
-      throw new CheckpointError(
-        existing.path,
-        `${outDir} holds a run of another configuration (hash ${existing.state.configHash}, this one ${hash}); ` +
-          'use another output folder',
-      );
+      throw new CheckpointError(ckptDir, `${outDir} already holds a run; use another output folder`);
+    screenCheckpoints(existing, hash, stateExpectations(cfg, data), outDir);
   }
   return { cfg, hash, outDir, ckptDir, root, files, data, existing };
 }

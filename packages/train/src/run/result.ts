@@ -65,7 +65,14 @@ export function writeOutputs(
     );
   if (cfg.mode === 'linear-probe')
     notes.push(
-      'linear probe: features extracted once with the evaluation transform Resize((R, R)) for every split (the official training augmentation, RandomResizedCrop + flip, is not applied)',
+      cfg.linearProbe?.augmentation === 'original'
+        ? "linear probe: training features recomputed every epoch from the original's augmentation (RandomResizedCrop(R, scale (0.5, 1)) + horizontal flip, seeded); val/test features with Resize((R, R)); AMP is not reproduced (features are float32)"
+        : 'linear probe: features extracted once with the evaluation transform Resize((R, R)) for every split (linearProbe.augmentation none: the original RandomResizedCrop + flip is not applied); AMP is not reproduced (features are float32)',
+    );
+  const precision = cfg.training.precision;
+  if (precision === 'fp16-emulated' && cfg.mode === 'finetune')
+    notes.push(
+      'precision fp16-emulated: the official fp16 GPU runs are emulated on float32 kernels (weights rounded to float16 after each fp32 Adam step; matmul outputs, logits and scores rounded to float16 where the original computes in fp16); not native fp16 arithmetic',
     );
   const { model, files: mf, initSeed } = ctx.loaded;
   const result = {
@@ -78,6 +85,7 @@ export function writeOutputs(
     configHash: ctx.hash,
     seed: cfg.training.seed,
     versions: packageVersions(),
+    precision: { mode: precision, float16: precision === 'fp16-emulated' ? 'emulated' : null },
     runtime: { node: process.version, platform: `${process.platform}-${process.arch}` },
     backend: {
       name: tf.getBackend(),

@@ -24,6 +24,11 @@ export interface RunHooks {
   onStep?: (info: StepInfo) => void | Promise<void>;
   /** After every evaluated epoch, once its checkpoint and outputs are written. */
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  /**
+   * A one-line warning (e.g. the last checkpoint was unusable and the run resumes from the previous one). Default:
+   * written to the progress stream when one is given, else to stderr.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface TrainRunOptions {

@@ -1,7 +1,7 @@
 // Zero-shot evaluation: no training, one evaluation of val and test with the prompts (CLIP zero-shot, the study's
 // zero-shot rows). Nothing to checkpoint: a run either finishes or is redone.
 
-import { zeroShotSplitScores } from '../evaluate.ts';
+import { zeroShotScorer } from '../evaluate.ts';
 import { progressFor, promptTokens, type RunContext } from './context.ts';
 import { evaluateSplits, recordEpoch } from './epochs.ts';
 import { finishRun, writeOutputs } from './result.ts';
@@ -17,7 +17,7 @@ export async function runZeroShot(ctx: RunContext): Promise<TrainRunResult> {
   const progress = progressFor(ctx, 0);
   signal?.throwIfAborted();
   const t0 = performance.now();
-  const ev = await evaluateSplits(ctx, (sp) => zeroShotSplitScores(model, sp, prompts, cfg.eval.batchSize, signal));
+  const ev = await evaluateSplits(ctx, zeroShotScorer(model, prompts, cfg.eval, signal));
   const record = await recordEpoch(ctx, state, { epoch: 0, ev, seconds: (performance.now() - t0) / 1000 });
   state.epoch = 1;
   state.acc = emptyAcc();
