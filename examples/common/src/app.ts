@@ -4,9 +4,10 @@
  * interrupted ones resumed), write summary.md / summary.json and print the table. An app is a declaration (AppSpec).
  */
 import { resolvePresetConfig, type TrainConfig } from '@fairclip/train';
-import { CliError, parseRunArgs } from './cli.ts';
+import { CliError, clip, parseRunArgs } from './cli.ts';
 import {
   baseOverrides,
+  checkOutDir,
   computeFor,
   type Io,
   METRIC_HEADER,
@@ -74,24 +75,27 @@ export function seedsLine(run: PresetAppRun, detail: string): string {
 }
 
 /**
- * Runs a preset app: --help; refuses leftover arguments, several --weights, a preset outside `presets`, bad paths,
+ * Runs a preset app: --help; refuses leftover arguments, an --out that cannot be a writable folder (checkOutDir),
+ * several --weights, a preset outside `presets`, bad paths,
  * a bad preset or override and a configuration `check` refuses, all before initCompute (exit code 2, one line on
  * stderr); without --data adds embeddedProfile(preset) before the user's overrides; runs the seeds into
  * <out>/<preset>/seed-<s>/, writes <out>/summary.md and summary.json, prints the header lines, the metric table and
  * the written files. Returns the exit code.
  */
 export function runPresetApp(app: PresetApp, argv: readonly string[], io: Io): Promise<number> {
-  return runMain(app.name, io, async () => {
+  return runMain(app.name, io, async (ctx) => {
     const args = parseRunArgs(argv, app.defaults);
     if (args.help) {
       io.stdout(app.help);
       return 0;
     }
-    if (args.rest.length > 0) throw new CliError(`unexpected argument "${args.rest[0]}" (see --help)`);
+    ctx.watch(args);
+    if (args.rest.length > 0) throw new CliError(`unexpected argument "${clip(args.rest[0] ?? '')}" (see --help)`);
+    checkOutDir(args.out);
     if (args.weights.length > 1) throw new CliError(`--weights: give one ${app.weights ?? 'weights file'}`);
     const { preset } = args;
     if (app.presets && !app.presets.includes(preset))
-      throw new CliError(`--preset: expected one of ${app.presets.join(', ')}, got "${preset}"`);
+      throw new CliError(`--preset: expected one of ${app.presets.join(', ')}, got "${clip(preset)}"`);
     const embedded = args.data === null;
     const data = args.data ?? app.embeddedData?.(args.out) ?? null;
     const overrides = [...baseOverrides({ ...args, data }, app.dataset), ...(embedded ? embeddedProfile(preset) : [])];

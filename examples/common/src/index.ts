@@ -3,13 +3,36 @@
  * never do). Every app is: parse the common flags (parseRunArgs, ./cli.ts), check the user's paths before
  * any work, initCompute, run a preset once per seed (finished runs are reused, interrupted ones resume), aggregate.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLIP_CONFIG_NAMES } from '@fairclip/clip';
 import { type ComputeHandle, initCompute } from '@fairclip/compute';
 import { aggregateRuns, formatMeanStd, type RunSummary } from '@fairclip/fairness';
-import { configHash, resolvePresetConfig, runTraining, type SplitEval, type TrainConfig } from '@fairclip/train';
-import { CliError, checkPath, type RunArgs } from './cli.ts';
+import { isFairclipError } from '@fairclip/io';
+import {
+  configHash,
+  resolveModelFiles,
+  resolvePresetConfig,
+  runTraining,
+  type SplitEval,
+  type TrainConfig,
+} from '@fairclip/train';
+import { CliError, checkPath, clip, clipPath, type RunArgs } from './cli.ts';
 
 /** The repository root (this file is examples/common/src/index.ts; bundled apps are examples/<app>/dist/cli.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -57,7 +80,10 @@ export function checkDataset(data: string | null, dataset: 'fairvlmed' | 'fairfa
   for (const d of dirs) checkPath(join(root, d), 'dir', `dataset split folder ${d}/`, layout);
   if (dataset === 'fairvlmed') {
     if (!['data_summary.csv', 'gpt-4_summarized_notes.csv'].some((f) => existsSync(join(root, f))))
-      throw new CliError(`no data_summary.csv or gpt-4_summarized_notes.csv in ${root}\nExpected: ${layout}`);
+      throw new CliError(
+        `no data_summary.csv or gpt-4_summarized_notes.csv in ${clipPath(root)} (expected: ${layout})`,
+        'CLI_PATH',
+      );
   } else {
     for (const f of ['fairface_label_train.csv', 'fairface_label_val.csv', 'fairface_label_test.csv'])
       checkPath(join(root, f), 'file', `label file ${f}`, layout);
@@ -160,26 +186,110 @@ export interface SeedRun {
   reused: boolean;
 }
 
-/** Reads the result.json of a run folder, or null when there is none. */
+/** Reads the result.json of a run folder, or null when there is none (a damaged one is a CliError naming it). */
 export function readResult(outDir: string): RunResult | null {
   const p = join(outDir, 'result.json');
   if (!existsSync(p)) return null;
-  return JSON.parse(readFileSync(p, 'utf8')) as RunResult;
+  let r: unknown;
+  try {
+    r = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new CliError(
+      `${clipPath(p)} is not valid JSON (${clip((e as Error).message)}); delete the run folder ${clipPath(outDir)} to rerun it`,
+      'CLI_PATH',
+      { cause: e },
+    );
+  }
+  const o = r as Partial<RunResult> | null;
+  if (typeof o !== 'object' || o === null || typeof o.status !== 'string' || typeof o.configHash !== 'string')
+    throw new CliError(
+      `${clipPath(p)} is not a run result (no status or configHash); delete the run folder ${clipPath(outDir)} to rerun it`,
+      'CLI_PATH',
+    );
+  return o as RunResult;
 }
 
 const STAMP_FILE = 'inputs-stamp.txt';
 
-/** Size and modification time of the weights file: a replaced file at the same path is not taken as finished work. */
-function inputsStamp(config: TrainConfig): string {
-  const w = config.model.weights;
-  if (w === null) return 'no weights file';
-  const st = statSync(w);
-  return `${w} ${st.size} ${st.mtimeMs}`;
+/** Size and modification time of a file (what tells a replaced file at the same path). */
+function fileStamp(file: string): { file: string; size: number; mtimeMs: number } {
+  const st = statSync(file);
+  return { file, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+/**
+ * A cheap fingerprint of a dataset folder: the names, sizes and modification times of its CSV files and of the
+ * .npz / .csv / image files of its sub-folders (one level down: FairVLMed's Training/, Validation/, Test/; FairFace's
+ * train/ and val/ hold images one level further, whose folder listing counts). No file is read.
+ */
+export function dataFingerprint(root: string): string {
+  const h = createHash('sha256');
+  const add = (dir: string, depth: number) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      const p = join(dir, name);
+      let st: ReturnType<typeof statSync>;
+      try {
+        st = statSync(p);
+      } catch {
+        continue;
+      }
+      const rel = relative(root, p);
+      if (st.isDirectory()) {
+        if (depth < 2) add(p, depth + 1);
+        else h.update(`d ${rel} ${st.mtimeMs}\n`);
+      } else if (/\.(csv|npz|npy|jpe?g|png)$/i.test(name)) h.update(`f ${rel} ${st.size} ${st.mtimeMs}\n`);
+    }
+  };
+  add(root, 0);
+  return h.digest('hex');
+}
+
+/**
+ * What a run's outputs depend on besides its configuration: the weights file, the vocabulary and the model file
+ * (size and modification time each; a replaced file at the same path changes the stamp) and the data folder
+ * (dataFingerprint). Apps compare it with the stamp of a run folder before reusing or resuming anything there.
+ */
+export function inputsStamp(config: TrainConfig): string {
+  const files = resolveModelFiles(config);
+  const arch = config.model.arch;
+  const archFile = (CLIP_CONFIG_NAMES as readonly string[]).includes(arch) ? null : absolute(arch);
+  const stamp = {
+    weights: files.weights === null ? null : fileStamp(files.weights),
+    vocab: fileStamp(files.vocab),
+    arch: archFile === null ? arch : fileStamp(archFile),
+    data: config.data.path === null ? null : { path: config.data.path, files: dataFingerprint(config.data.path) },
+  };
+  return `${JSON.stringify(stamp)}\n`;
 }
 
 function readStamp(outDir: string): string | null {
   const p = join(outDir, STAMP_FILE);
   return existsSync(p) ? readFileSync(p, 'utf8') : null;
+}
+
+/** "20250102T030405Z": a UTC time for folder names. */
+const utcStamp = (d = new Date()) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+
+/**
+ * Moves a run folder made from other inputs aside (<dir>.stale-<UTC time>[-k]) and returns the new path; the folder
+ * is kept, never deleted.
+ */
+export function moveAside(dir: string, now = new Date()): string {
+  const base = `${dir}.stale-${utcStamp(now)}`;
+  let target = base;
+  for (let k = 2; existsSync(target); k++) target = `${base}-${k}`;
+  renameSync(dir, target);
+  return target;
 }
 
 export interface SeedsOptions {
@@ -194,27 +304,40 @@ export interface SeedsOptions {
 }
 
 /**
- * Runs a preset once per seed (--seeds; default the preset's seed) into <out>/<folder>/seed-<s>/. A finished run
- * of the same configuration (same hash, data folder included) and the same weights file (size and time) is reused; an interrupted one resumes from its
- * last checkpoint (runTraining); a folder holding another configuration is refused by runTraining.
+ * Runs a preset once per seed (--seeds; default the preset's seed) into <out>/<folder>/seed-<s>/. Each run folder
+ * carries the stamp of its inputs (inputsStamp: weights, vocabulary, model file, data folder), written before the
+ * run starts. A folder whose stamp differs (or that has contents but no stamp) holds work done on other inputs: it is
+ * moved aside (<folder>.stale-<UTC time>, said on stderr) and the run starts afresh, so nothing is ever reused or
+ * resumed across a change of input. With the same stamp, a finished run of the same configuration (same hash) is
+ * reused and an interrupted one resumes from its last checkpoint (runTraining); a folder holding another
+ * configuration is refused by runTraining.
  */
 export async function runSeeds(o: SeedsOptions): Promise<SeedRun[]> {
   const base = [...o.overrides, ...o.args.overrides];
   const seeds = o.args.seeds.length > 0 ? o.args.seeds : [resolvePresetConfig(o.preset, base).training.seed];
   const runs: SeedRun[] = [];
+  let stamp: string | null = null; // the same inputs for every seed: computed once
   for (const [k, seed] of seeds.entries()) {
     const config = resolvePresetConfig(o.preset, [...base, `training.seed=${seed}`]);
     const outDir = join(absolute(o.args.out), o.folder ?? o.preset, `seed-${seed}`);
     const hash = configHash(config);
-    const found = readResult(outDir);
     const label = `${o.preset} seed ${seed} (${k + 1}/${seeds.length})`;
-    const stamp = inputsStamp(config);
-    if (found?.status === 'complete' && found.configHash === hash && readStamp(outDir) === stamp) {
+    stamp ??= inputsStamp(config);
+    if (existsSync(outDir) && readdirSync(outDir).length > 0 && readStamp(outDir) !== stamp) {
+      const aside = moveAside(outDir);
+      o.io.stderr(
+        `${label}: ${outDir} was made from other inputs (weights, vocabulary, model or data changed); moved aside to ${aside}, starting afresh`,
+      );
+    }
+    const found = readResult(outDir);
+    if (found?.status === 'complete' && found.configHash === hash) {
       o.io.stderr(`${label}: finished run found in ${outDir}, reused`);
       runs.push({ seed, outDir, config, result: found, reused: true });
       continue;
     }
     o.io.stderr(`${label}: running into ${outDir}`);
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, STAMP_FILE), stamp);
     const run = await runTraining({
       config,
       outDir,
@@ -222,7 +345,6 @@ export async function runSeeds(o: SeedsOptions): Promise<SeedRun[]> {
       progress: o.args.quiet ? false : (o.io.progress ?? true),
     });
     run.model?.dispose();
-    writeFileSync(join(outDir, STAMP_FILE), stamp);
     const result = readResult(outDir);
     if (result === null) throw new Error(`${outDir}: the run finished without a result.json`);
     runs.push({ seed, outDir, config, result, reused: false });
@@ -301,22 +423,136 @@ export function textTable(header: readonly string[], rows: readonly (readonly st
     .join('\n');
 }
 
-const USER_ERRORS = new Set(['CliError', 'ConfigError', 'DatasetError', 'CheckpointError', 'WeightsError']);
+/** Operating-system error codes that are the user's to fix: what happened and what to do. */
+const OS_PROBLEMS: Record<string, { what: string; fix: string }> = {
+  ENOSPC: { what: 'no space left on the device', fix: 'free some space or choose another --out' },
+  EDQUOT: { what: 'disk quota exceeded', fix: 'free some space or choose another --out' },
+  EROFS: { what: 'the file system is read-only', fix: 'choose a writable --out' },
+  EACCES: { what: 'permission denied', fix: 'choose a path you may write, or change its permissions' },
+  EPERM: { what: 'operation not permitted', fix: 'choose another path, or change its permissions or attributes' },
+  ENOTDIR: { what: 'a part of the path is a file, not a folder', fix: 'choose another path' },
+  EEXIST: { what: 'exists and is not a folder', fix: 'remove it or choose another path' },
+  EISDIR: { what: 'is a folder where a file was expected', fix: 'choose a file' },
+  ENOENT: {
+    what: 'not found (moved or deleted while the app ran?)',
+    fix: 'restore it, or delete the run folder to start that run afresh',
+  },
+};
+
+/** The paths an app was given (or defaulted to): an ENOENT at or under one of them is the user's to fix. */
+export function userPaths(args: RunArgs): string[] {
+  return [args.out, args.data, args.vocab, ...args.weights].filter((p): p is string => p !== null).map(absolute);
+}
+
+const under = (p: string, root: string) => p === root || p.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+
+/** The one-line message of an operating-system error that is a user problem, or null (a bug: keep the stack). */
+export function osProblem(e: unknown, paths: readonly string[] = []): string | null {
+  const err = e as { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown } | null;
+  if (typeof err !== 'object' || err === null || typeof err.code !== 'string') return null;
+  const problem = OS_PROBLEMS[err.code];
+  if (problem === undefined) return null;
+  const path = typeof err.path === 'string' ? absolute(err.path) : null;
+  const dest = typeof err.dest === 'string' ? absolute(err.dest) : null;
+  if (err.code === 'ENOENT' && !(path !== null && paths.some((r) => under(path, r)))) return null;
+  const where = [path, dest]
+    .filter((p): p is string => p !== null)
+    .map(clipPath)
+    .join(' -> ');
+  const op = typeof err.syscall === 'string' ? err.syscall : 'write';
+  // a failed write names no path: say where the outputs go
+  const out = paths[0];
+  const context = where === '' && out !== undefined ? ` (the outputs go to ${clipPath(out)})` : '';
+  return `cannot ${op}${where ? ` ${where}` : ''}: ${problem.what} (${err.code}); ${problem.fix}${context}`;
+}
+
+/** What runMain passes to an app's main function. */
+export interface MainContext {
+  /** Declares the user's paths (RunArgs), so that a file deleted under them mid-run is reported as a user problem. */
+  watch(args: RunArgs): void;
+}
 
 /**
- * Runs an app's main function: user errors (bad flags, missing or malformed data or weights, bad configuration)
- * are printed without a stack as "<app>: message" with exit code 2; anything else propagates.
+ * Runs an app's main function. Every user error prints one line "<app>: message" on stderr (no stack) and returns
+ * exit code 2: any FairclipError (every package's errors, CliError included), and the operating-system errors that
+ * are user problems (disk full, read-only file system, permissions, a file where a folder is expected, a path the
+ * user gave that vanished: see osProblem), named with the path and the fix. Anything else is a bug: it propagates
+ * with its stack.
  */
-export async function runMain(app: string, io: Io, main: () => Promise<number>): Promise<number> {
+export async function runMain(app: string, io: Io, main: (ctx: MainContext) => Promise<number>): Promise<number> {
+  const paths: string[] = [];
+  const oneLine = (m: string) => `${app}: ${m.replace(/\s*\n\s*/g, ' ').trim()}`;
   try {
-    return await main();
+    return await main({ watch: (args) => paths.push(...userPaths(args)) });
   } catch (e) {
-    if (e instanceof Error && (USER_ERRORS.has(e.name) || e.name === 'ClipModelError')) {
-      io.stderr(`${app}: ${e.message}`);
+    if (isFairclipError(e)) {
+      io.stderr(oneLine(e.message));
+      return 2;
+    }
+    const os = osProblem(e, paths) ?? osProblem((e as { cause?: unknown } | null)?.cause, paths);
+    if (os !== null) {
+      io.stderr(oneLine(os));
       return 2;
     }
     throw e;
   }
+}
+
+const PSEUDO_FILE_SYSTEMS = ['/proc', '/sys', '/dev'];
+
+/**
+ * Checks an output folder before anything is created in it (Node's recursive mkdir spins forever under /proc):
+ * walks up to the first existing ancestor, which must be a folder outside /proc, /sys and /dev, and writable
+ * (a probe file is created there and removed). Returns the absolute path; throws a one-line CliError naming the
+ * path, the problem and the fix.
+ */
+export function checkOutDir(out: string, flag = '--out'): string {
+  const target = absolute(out);
+  const bad = (what: string, fix = `choose another ${flag}`) =>
+    new CliError(`${flag} ${clipPath(target)}: ${what}; ${fix}`, 'CLI_PATH');
+  let p = target;
+  let st: ReturnType<typeof statSync> | undefined;
+  for (;;) {
+    try {
+      st = statSync(p);
+      break;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        const problem = OS_PROBLEMS[code ?? ''];
+        throw bad(`cannot inspect ${clipPath(p)}: ${problem?.what ?? clip((e as Error).message)}`);
+      }
+      const up = dirname(p);
+      if (up === p) throw bad('no part of this path exists');
+      p = up;
+    }
+  }
+  let real = p;
+  try {
+    real = realpathSync(p);
+  } catch {
+    // keep p
+  }
+  const pseudo = PSEUDO_FILE_SYSTEMS.find((r) => under(real, r) || under(p, r));
+  if (pseudo !== undefined) throw bad(`${pseudo} is a kernel pseudo-file system, not a place for outputs`);
+  if (!st.isDirectory())
+    throw bad(
+      p === target ? 'is a file, not a folder' : `${clipPath(p)} is a file, not a folder`,
+      `remove or rename it, or choose another ${flag}`,
+    );
+  const probe = join(p, `.fairclip-write-probe-${process.pid}-${Date.now()}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    const problem = OS_PROBLEMS[code];
+    throw bad(
+      `cannot create files in ${clipPath(p)}: ${problem?.what ?? clip((e as Error).message)}${problem ? ` (${code})` : ''}`,
+      problem?.fix.replace('--out', flag) ?? `choose another ${flag}`,
+    );
+  }
+  unlinkSync(probe);
+  return target;
 }
 
 /** Writes <out>/summary.md and <out>/summary.json (the table over seeds) and returns their paths. */

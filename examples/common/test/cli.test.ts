@@ -2,9 +2,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isFairclipError } from '@fairclip/io';
 import { resolvePresetConfig } from '@fairclip/train';
 import { describe, expect, test } from 'vitest';
-import { CliError, checkPath, parseRunArgs } from '../src/cli.ts';
+import { CliError, checkPath, clip, parseIntegerFlag, parseNumberFlag, parseRunArgs } from '../src/cli.ts';
 
 const d = { preset: 'clip-zeroshot', out: 'out' };
 
@@ -104,7 +105,7 @@ describe('parseRunArgs', () => {
       '--backend: expected auto, webgpu, wasm or cpu, got "tpu"',
     );
     expect(() => parseRunArgs(['--seeds', 'a,b'], d)).toThrow(
-      '--seeds: expected comma-separated non-negative integers, got "a,b"',
+      '--seeds: expected comma-separated decimal integers from 0 to 9007199254740991, got "a,b"',
     );
     expect(() => parseRunArgs(['--seeds', '-1'], d)).toThrow(/--seeds/);
     expect(() => parseRunArgs(['--out'], d)).toThrow('--out needs a value');
@@ -120,9 +121,87 @@ describe('checkPath', () => {
     writeFileSync(f, 'x');
     expect(() =>
       checkPath(join(dir, 'missing'), 'dir', 'dataset', 'Harvard-FairVLMed/{data_summary.csv, Training/, ...}'),
-    ).toThrow(/dataset not found: .*missing\nExpected: Harvard-FairVLMed/);
+    ).toThrow(/^dataset not found: .*missing \(expected: Harvard-FairVLMed\/\{data_summary.csv, Training\/, ...\}\)$/);
     expect(() => checkPath(f, 'dir', 'dataset', 'a folder')).toThrow(/must be a folder/);
     expect(() => checkPath(dir, 'file', 'weights', 'a file')).toThrow(/must be a file/);
     expect(() => checkPath(f, 'file', 'weights', 'a file')).not.toThrow();
+  });
+});
+
+describe('numbers on the command line: strict decimal, named by their flag', () => {
+  const refused = (argv: string[], flag: string) => {
+    let err: unknown;
+    try {
+      parseRunArgs(argv, d);
+    } catch (e) {
+      err = e;
+    }
+    expect(err, argv.join(' ')).toBeInstanceOf(CliError);
+    expect(isFairclipError(err, 'CLI_USAGE'), argv.join(' ')).toBe(true);
+    const m = (err as Error).message;
+    expect(m.startsWith(`${flag}: `), m).toBe(true);
+    expect(m).not.toContain('\n');
+  };
+  test('seeds: 2^53 and above, negative, fractional, hexadecimal, exponent, signs and blanks are refused', () => {
+    for (const v of [
+      '9007199254740992',
+      '9007199254740993',
+      '1e400',
+      '-1',
+      '1.5',
+      '0x10',
+      '0b1',
+      '0o7',
+      '1e3',
+      '+1',
+      '1_000',
+      'Infinity',
+      'NaN',
+      ',',
+      '1,,x',
+      '١',
+    ])
+      refused(['--seeds', v], '--seeds');
+    expect(parseRunArgs(['--seeds', '0, 7,9007199254740991'], d).seeds).toEqual([0, 7, 9007199254740991]);
+    expect(parseRunArgs(['--seeds', '007'], d).seeds).toEqual([7]);
+  });
+  test('--epochs and --batch-size: positive decimal integers below 2^53', () => {
+    for (const flag of ['--epochs', '--batch-size'])
+      for (const v of ['0', '-1', '1.5', '0x10', '1e3', '9007199254740993', 'two', ' 3', '3 '])
+        refused([flag, v], flag);
+    expect(parseRunArgs(['--epochs', '3', '--batch-size=16'], d).overrides).toEqual([
+      'training.epochs=3',
+      'training.batchSize=16',
+    ]);
+  });
+  test('--lambda and --lr: finite decimal numbers (exponents allowed), kept as written', () => {
+    for (const flag of ['--lambda', '--lr'])
+      for (const v of ['0x10', 'Infinity', 'NaN', '1e999', '1e', '.', '-', '1,5', '0b1', '']) refused([flag, v], flag);
+    expect(parseRunArgs(['--lambda', '-1e-6', '--lr', '.5', '--lambda=+2E3'], d).overrides).toEqual([
+      'fairness.lambda=-1e-6',
+      'optim.lr=.5',
+      'fairness.lambda=+2E3',
+    ]);
+  });
+  test('the number parsers agree with the integers and decimals they accept', () => {
+    expect(parseIntegerFlag('--n', '42', 1)).toBe(42);
+    expect(() => parseIntegerFlag('--n', '0', 1)).toThrow(
+      '--n: expected a decimal integer from 1 to 9007199254740991, got "0"',
+    );
+    expect(parseNumberFlag('--x', '-2.5e-3')).toBe(-0.0025);
+  });
+  test('values and names quoted in messages are cut', () => {
+    const long = 'x'.repeat(5000);
+    expect(clip(long)).toBe(`${'x'.repeat(80)}…`);
+    for (const argv of [['--seeds', long], ['--backend', long], [`--${long}`], ['--epochs', long]]) {
+      let m = '';
+      try {
+        parseRunArgs(argv, d);
+      } catch (e) {
+        m = (e as Error).message;
+      }
+      expect(m.length, argv[0]).toBeGreaterThan(10);
+      expect(m.length, argv[0]).toBeLessThan(200);
+    }
   });
 });

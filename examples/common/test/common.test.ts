@@ -33,8 +33,10 @@ describe('paths', () => {
   test('a dataset folder without summaries or split folders is refused with the layout', () => {
     const dir = join(tmp, 'ds');
     for (const d of ['Training', 'Validation', 'Test']) mkdirSync(join(dir, d), { recursive: true });
-    expect(() => checkDataset(dir, 'fairvlmed')).toThrow(/no data_summary.csv .*\nExpected: a Harvard-FairVLMed/);
-    expect(() => checkDataset(join(tmp, 'none'), 'fairface')).toThrow(/Expected: a FairFace folder holding train\//);
+    expect(() => checkDataset(dir, 'fairvlmed')).toThrow(
+      /^no data_summary.csv .* \(expected: a Harvard-FairVLMed[^\n]*\)$/,
+    );
+    expect(() => checkDataset(join(tmp, 'none'), 'fairface')).toThrow(/\(expected: a FairFace folder holding train\//);
   });
 
   test('the tiny model is recognised by its parameter shapes; other files are not', () => {

@@ -10,7 +10,9 @@ import {
   baseOverrides,
   CliError,
   COMMON_HELP,
+  checkOutDir,
   checkpointLabels,
+  clip,
   computeFor,
   type Io,
   markdownTable,
@@ -59,13 +61,15 @@ export function readmeTable(
 }
 
 export async function runApp(argv: readonly string[], io: Io): Promise<number> {
-  return runMain('fairclip-evaluate-checkpoint', io, async () => {
+  return runMain('fairclip-evaluate-checkpoint', io, async (ctx) => {
     const args = parseRunArgs(argv, { preset: 'clip-zeroshot', out: 'runs/evaluate-checkpoint' });
     if (args.help) {
       io.stdout(HELP);
       return 0;
     }
-    if (args.rest.length > 0) throw new CliError(`unexpected argument "${args.rest[0]}" (see --help)`);
+    ctx.watch(args);
+    if (args.rest.length > 0) throw new CliError(`unexpected argument "${clip(args.rest[0] ?? '')}" (see --help)`);
+    checkOutDir(args.out);
     const files: (string | null)[] = args.weights.length ? args.weights : [null];
     const data = baseOverrides(args, 'fairvlmed').filter((o) => o.startsWith('data.'));
     const overrides = files.map((w) => [...data, ...modelOverrides(args, w)]); // checks every file before any work

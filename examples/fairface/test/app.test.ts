@@ -104,6 +104,6 @@ describe('fairface on the embedded default', () => {
     const r = await run(['--data', fixturePath('fairface-mini'), '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('label file fairface_label_test.csv not found');
-    expect(r.stderr).toContain('Expected: a FairFace folder');
+    expect(r.stderr).toContain('(expected: a FairFace folder');
   });
 });

@@ -4,11 +4,12 @@
  * train and write every output; the printed mean ± std over seeds equals a recomputation from the runs' CSV files;
  * a rerun reuses both runs; bad presets are refused.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCaptured } from '@fairclip/example-common';
+import { DEFAULT_MODEL, runCaptured } from '@fairclip/example-common';
 import { afterAll, describe, expect, test } from 'vitest';
+import { expectOneLine } from '../../common/test/user-errors.ts';
 import { runApp } from '../src/app.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'fc-finetune-'));
@@ -84,7 +85,7 @@ describe('finetune fairclip-official-2024, two seeds', () => {
     expect(again.code).toBe(0);
     expect(again.stderr.match(/finished run found/g)).toHaveLength(2);
     expect(again.bar).toBe('');
-  });
+  }, 300_000);
 });
 
 describe('user errors', () => {
@@ -103,6 +104,92 @@ describe('user errors', () => {
   test('a missing dataset names the expected layout', async () => {
     const r = await run(['--data', join(out, 'missing'), '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/dataset folder not found: .*missing\nExpected: a Harvard-FairVLMed folder/);
+    expect(r.stderr).toMatch(
+      /^fairclip-finetune: dataset folder not found: .*missing \(expected: a Harvard-FairVLMed folder[^\n]*$/,
+    );
   });
+});
+
+describe('never a stale result', () => {
+  /** The numbers of a run: its training losses and the selected epoch's test metrics. */
+  const numbers = (dir: string) => {
+    const r = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
+    return {
+      losses: r.epochs.map((e: { record: { trainLoss: number } }) => e.record.trainLoss),
+      test: r.selected.test,
+    };
+  };
+
+  test('replacing the weights file starts afresh (the old run kept aside); the result equals a fresh run', async () => {
+    const w = join(out, 'init.safetensors');
+    copyFileSync(join(DEFAULT_MODEL, '..', 'weights.safetensors'), w);
+    const argv = (o: string) => [
+      '--preset',
+      'a-fairclip',
+      '--seeds',
+      '5',
+      '--weights',
+      w,
+      '--out',
+      o,
+      '--quiet',
+      ...TINY,
+    ];
+    const a = join(out, 'stale-a');
+    const seedDir = join(a, 'a-fairclip', 'seed-5');
+    const first = await run(argv(a));
+    expect(first.code).toBe(0);
+    const old = numbers(seedDir);
+
+    // the same path, other weights (the fine-tuned ones: same shapes, other values)
+    copyFileSync(join(seedDir, 'best.safetensors'), w);
+    const second = await run(argv(a));
+    expect(second.code).toBe(0);
+    const moved = second.stderr.split('\n').filter((l) => l.includes('made from other inputs'));
+    expect(moved).toHaveLength(1);
+    const aside = /moved aside to (\S+), starting afresh$/.exec(moved[0]!)?.[1];
+    expect(aside).toMatch(/seed-5\.stale-\d{8}T\d{6}Z$/);
+    expect(second.stderr).not.toContain('finished run found');
+    // the old run is kept, untouched
+    expect(numbers(aside!)).toEqual(old);
+    // the new run is not the old one resumed: it equals a fresh run on the new weights in an empty folder
+    const fresh = join(out, 'stale-fresh');
+    expect((await run(argv(fresh))).code).toBe(0);
+    const now = numbers(seedDir);
+    expect(now).toEqual(numbers(join(fresh, 'a-fairclip', 'seed-5')));
+    expect(now.losses).not.toEqual(old.losses);
+
+    // a rerun with the same inputs reuses the finished run
+    const third = await run(argv(a));
+    expect(third.stderr).toContain('finished run found');
+    expect(third.stderr).not.toContain('made from other inputs');
+
+    // a run folder with contents but no stamp (made by an older version, or by hand) is not trusted either
+    rmSync(join(seedDir, 'inputs-stamp.txt'));
+    const fourth = await run(argv(a));
+    expect(fourth.code).toBe(0);
+    expect(fourth.stderr.split('\n').filter((l) => l.includes('made from other inputs'))).toHaveLength(1);
+    expect(numbers(seedDir)).toEqual(now);
+  }, 300_000);
+
+  test('a damaged result or checkpoint pointer in a run folder: one line and exit code 2, or a clean resume', async () => {
+    const o = join(out, 'damaged');
+    const argv = ['--preset', 'a-fairclip', '--seeds', '6', '--out', o, '--quiet', ...TINY];
+    expect((await run(argv)).code).toBe(0);
+    const dir = join(o, 'a-fairclip', 'seed-6');
+    const before = numbers(dir);
+    writeFileSync(join(dir, 'result.json'), '{}');
+    const r = await expectOneLine(runApp, 'fairclip-finetune', argv);
+    expect(r).toBe(
+      `fairclip-finetune: ${join(dir, 'result.json')} is not a run result (no status or configHash); delete the run folder ${dir} to rerun it`,
+    );
+    // latest.json holding {}: @fairclip/train either refuses it (a CheckpointError: one line) or resumes from the
+    // checkpoint before it, which gives the same numbers (a resume is bit-identical)
+    rmSync(join(dir, 'result.json'));
+    writeFileSync(join(dir, 'checkpoints', 'latest.json'), '{}');
+    const again = await run(argv);
+    if (again.code === 0) expect(numbers(dir)).toEqual(before);
+    else expect(await expectOneLine(runApp, 'fairclip-finetune', argv)).toContain('latest.json');
+    expect(again.stderr).not.toMatch(/TypeError|RangeError|\n\s+at /);
+  }, 300_000);
 });

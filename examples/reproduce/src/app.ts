@@ -4,7 +4,7 @@
  * checkpoint, and one report (report.md + SVG figures + report.json) beside the published anchors.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { CLIP_CONFIG_NAMES, clipConfig, inferClipConfig } from '@fairclip/clip';
 import {
@@ -12,11 +12,14 @@ import {
   type CellDistancesFile,
   CliError,
   COMMON_HELP,
+  checkOutDir,
   checkWeightsFile,
+  clip,
   computeFor,
   embeddedProfile,
   groupDistances,
   type Io,
+  inputsStamp,
   pairSimilarities,
   parseRunArgs,
   runMain,
@@ -125,7 +128,7 @@ const list = (v: string, what: string): string[] => {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (!items.length) throw new CliError(`${what}: expected a comma-separated list, got "${v}"`);
+  if (!items.length) throw new CliError(`${what}: expected a comma-separated list, got "${clip(v)}"`);
   return items;
 };
 
@@ -182,7 +185,7 @@ async function runDistances(run: SeedRun, root: string, cache: ImageCache, io: I
     .update(
       JSON.stringify({
         config: configHash(config),
-        weights: w === null ? null : { file: w, size: statSync(w).size, mtime: statSync(w).mtimeMs },
+        inputs: inputsStamp(config), // weights (the run's best checkpoint), vocabulary, model file, data folder
         distance: STUDY_DISTANCE,
         solver: 'geomloss',
       }),
@@ -209,7 +212,7 @@ async function runDistances(run: SeedRun, root: string, cache: ImageCache, io: I
 }
 
 export async function runApp(argv: readonly string[], io: Io): Promise<number> {
-  return runMain('fairclip-reproduce', io, async () => {
+  return runMain('fairclip-reproduce', io, async (ctx) => {
     const attrOpt = takeOption(argv, '--attributes');
     const noDistances = attrOpt.rest.includes('--no-distances');
     const args = parseRunArgs(
@@ -220,7 +223,9 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
       io.stdout(HELP);
       return 0;
     }
-    if (args.rest.length > 0) throw new CliError(`unexpected argument "${args.rest[0]}" (see --help)`);
+    ctx.watch(args);
+    if (args.rest.length > 0) throw new CliError(`unexpected argument "${clip(args.rest[0] ?? '')}" (see --help)`);
+    checkOutDir(args.out);
     if (args.weights.length > 1)
       throw new CliError('--weights: give one initial weights file (every variant starts from it)');
     if (args.overrides.some((o) => o.startsWith('fairness.attributes=')))
@@ -231,13 +236,13 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
     for (const v of variants)
       if (!FAIRVLMED_VARIANTS.includes(v))
         throw new CliError(
-          `--preset: "${v}" is not a FairVLMed variant; expected any of ${FAIRVLMED_VARIANTS.join(', ')}`,
+          `--preset: "${clip(v)}" is not a FairVLMed variant; expected any of ${FAIRVLMED_VARIANTS.join(', ')}`,
         );
     const attributes = attrOpt.value === null ? [...ATTRIBUTES] : list(attrOpt.value, '--attributes');
     for (const a of attributes)
       if (!(ATTRIBUTES as readonly string[]).includes(a))
         throw new CliError(
-          `--attributes: "${a}" is not a FairVLMed attribute; expected any of ${ATTRIBUTES.join(', ')}`,
+          `--attributes: "${clip(a)}" is not a FairVLMed attribute; expected any of ${ATTRIBUTES.join(', ')}`,
         );
     const seeds = args.seeds.length ? args.seeds : [...DEFAULT_SEEDS];
     const embedded = args.data === null;
@@ -294,7 +299,8 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
       const cellSeeds = cfg.mode === 'zeroshot' ? [seeds[0]!] : seeds;
       const elapsed = (Date.now() - started) / 1000;
       const eta = done > 0 ? ` · eta ${Math.round((elapsed / done) * (total - done))} s` : '';
-      io.stderr(`[${done}/${total} runs${eta}] ${cellLabel(cell)}`);
+      const label = cellLabel(cell, cfg.fairness?.attributes ?? null);
+      io.stderr(`[${done}/${total} runs${eta}] ${label}`);
       const runs = await runSeeds({
         preset: cell.variant,
         args: { ...args, seeds: cellSeeds, overrides: userOverrides(cell) },
@@ -313,7 +319,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
       results.push({
         id: cell,
         key: cellKey(cell),
-        label: cellLabel(cell),
+        label,
         description: cfg.description,
         mode: cfg.mode,
         runs: runs.map((r) => ({

@@ -5,6 +5,7 @@
  */
 import type { AttributeSummary } from '@fairclip/example-common';
 import { aggregateRuns, formatMeanStd, type RunSummary, rocCurve, trapezoid } from '@fairclip/fairness';
+import { resolvePresetConfig } from '@fairclip/train';
 import {
   ANCHORS,
   type AnchorValue,
@@ -89,10 +90,35 @@ const VARIANT_LABEL: Record<string, string> = {
   'linear-probe': 'Linear probe',
 };
 
-export function cellLabel(id: CellId): string {
+const sameWeights = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, w]) => b[k] === w);
+
+/**
+ * A cell's human label, from its effective configuration: `attributes` are the regularised attributes and weights the
+ * cell's runs use (its resolved fairness.attributes, user overrides included; null without a fairness term). A cell
+ * regularising exactly its grid attribute with weight 1 is "A-FairCLIP [race]"; a variant with its preset's weights
+ * is "FairCLIP+"; anything else names every attribute with its weight, e.g. "A-FairCLIP [race 1, gender 0.5]" (after
+ * `--set fairness.attributes.gender=0.5`), so that no label claims a configuration its numbers do not come from.
+ * Without `attributes`: the grid's own label.
+ */
+export function cellLabel(id: CellId, attributes?: Readonly<Record<string, number>> | null): string {
   const v = VARIANT_LABEL[id.variant] ?? id.variant;
-  return id.attribute ? `${v} [${id.attribute}]` : v;
+  const plain = id.attribute ? `${v} [${id.attribute}]` : v;
+  if (attributes === undefined) return plain;
+  const expected: Readonly<Record<string, number>> | null = id.attribute
+    ? { [id.attribute]: 1 }
+    : (resolvePresetConfig(id.variant).fairness?.attributes ?? null);
+  if (attributes === null || expected === null)
+    return attributes === expected
+      ? plain
+      : `${v} [${attributes === null ? 'no fairness term' : weightsText(attributes)}]`;
+  return sameWeights(attributes, expected) ? plain : `${v} [${weightsText(attributes)}]`;
 }
+
+const weightsText = (attributes: Readonly<Record<string, number>>) =>
+  Object.entries(attributes)
+    .map(([a, w]) => `${a} ${w}`)
+    .join(', ');
 
 export const cellKey = (id: CellId): string => (id.attribute ? `${id.variant}/${id.attribute}` : id.variant);
 const fileKey = (id: CellId): string => cellKey(id).replace('/', '-');

@@ -141,7 +141,7 @@ describe('reproduce on the embedded default', () => {
     expect(after.status).toBe('complete');
     expect(after.resumedFromStep).toBe(before.steps); // nothing left to train: resumed at the last step
     expect(after.selected.test.auc).toBe(before.selected.test.auc);
-  });
+  }, 300_000);
 });
 
 describe('bad input is refused before any work', () => {
@@ -151,9 +151,9 @@ describe('bad input is refused before any work', () => {
     [['--attributes', 'race,age'], /--attributes: "age" is not a FairVLMed attribute/],
     [
       ['--data', '/nonexistent/fairvlmed'],
-      /dataset folder not found: \/nonexistent\/fairvlmed\nExpected: a Harvard-FairVLMed folder/,
+      /dataset folder not found: \/nonexistent\/fairvlmed \(expected: a Harvard-FairVLMed folder/,
     ],
-    [['--weights', '/nonexistent/w.safetensors'], /weights file not found.*\nExpected: a CLIP weights file/],
+    [['--weights', '/nonexistent/w.safetensors'], /weights file not found.* \(expected: a CLIP weights file/],
     [['--attribute', 'race'], /use --attributes LIST/],
     [['--set', 'training.epochs=-1'], /training.epochs/],
     [['stray'], /unexpected argument "stray"/],
@@ -213,4 +213,54 @@ describe('grid and architecture', () => {
     writeFileSync(file, Buffer.concat([len, Buffer.from(header32)]));
     expect(archOfWeights(file)).toBe('ViT-B/32');
   });
+});
+
+describe('a field of fairness.attributes set by the user', () => {
+  test('runs in every regularised cell and the report labels the cell by its effective attributes', async () => {
+    const o = join(out, 'attributes-override');
+    const r = await run([
+      '--out',
+      o,
+      '--preset',
+      'a-fairclip',
+      '--attributes',
+      'race',
+      '--seeds',
+      '1',
+      '--backend',
+      'wasm',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '4',
+      '--set',
+      'data.limits.train=8',
+      '--set',
+      'data.limits.val=10',
+      '--set',
+      'data.limits.test=16',
+      '--set',
+      'fairness.groupBatchSize=4',
+      '--set',
+      'fairness.attributes.gender=0.5',
+      '--no-distances',
+      '--quiet',
+    ]);
+    expect(r.code).toBe(0);
+    // what the run used, read back from its own result.json
+    const result = JSON.parse(readFileSync(join(o, 'runs', 'a-fairclip', 'race', 'seed-1', 'result.json'), 'utf8'));
+    const attrs = result.config.fairness.attributes as Record<string, number>;
+    expect(attrs).toEqual({ race: 1, gender: 0.5 });
+    const label = `A-FairCLIP [${Object.entries(attrs)
+      .map(([a, w]) => `${a} ${w}`)
+      .join(', ')}]`;
+    expect(label).toBe('A-FairCLIP [race 1, gender 0.5]');
+    const json = JSON.parse(readFileSync(join(o, 'report.json'), 'utf8'));
+    expect(json.cells.map((c: { label: string }) => c.label)).toEqual([label]);
+    const md = readFileSync(join(o, 'report.md'), 'utf8');
+    expect(md).toContain(`**${label}**`);
+    expect(md).not.toContain('A-FairCLIP [race]');
+    expect(r.stderr).toContain(`] ${label}`);
+    expect(r.stderr).not.toContain('A-FairCLIP [race]');
+  }, 300_000);
 });

@@ -3,6 +3,7 @@
  * seed stds), the generated paragraph, tables beside the anchors, and the figures with the expected series.
  */
 import type { AttributeSummary } from '@fairclip/example-common';
+import { resolvePresetConfig } from '@fairclip/train';
 import { describe, expect, test } from 'vitest';
 import { buildReport, type CellResult, cellLabel, compare, type ReportInput, summarize } from '../src/report.ts';
 import { svgSeries } from './svg.test.ts';
@@ -197,5 +198,40 @@ describe('report', () => {
     expect(loss.names).toEqual(cells.slice(1, 3).map((c) => c.label)); // zero-shot has no training, the probe its own
     expect(svgSeries(files.figures.get('figures/training-loss-linear-probe.svg')!).names).toEqual(['Linear probe']);
     for (const f of files.figures.keys()) expect(md).toContain(`](${f})`);
+  });
+});
+
+describe('cell labels come from the effective configuration', () => {
+  test('a grid cell as the grid made it keeps its short label', () => {
+    expect(cellLabel({ variant: 'a-fairclip', attribute: 'race' }, { race: 1 })).toBe('A-FairCLIP [race]');
+    expect(cellLabel({ variant: 'clip-finetune', attribute: null }, null)).toBe('CLIP fine-tuned');
+    // FairCLIP+ with its preset's weights (read from the preset, not written here)
+    const plus = resolvePresetConfig('fairclip-plus').fairness!.attributes;
+    expect(cellLabel({ variant: 'fairclip-plus', attribute: null }, plus)).toBe('FairCLIP+');
+  });
+
+  test('any other attributes or weights are named, with their weights', () => {
+    expect(cellLabel({ variant: 'a-fairclip', attribute: 'race' }, { race: 1, gender: 0.5 })).toBe(
+      'A-FairCLIP [race 1, gender 0.5]',
+    );
+    expect(cellLabel({ variant: 'fairclip-official-2024', attribute: 'gender' }, { gender: 2 })).toBe(
+      'FairCLIP (official code, 2024) [gender 2]',
+    );
+    const plus = resolvePresetConfig('fairclip-plus', ['fairness.attributes.gender=1']).fairness!.attributes;
+    expect(cellLabel({ variant: 'fairclip-plus', attribute: null }, plus)).toBe(
+      `FairCLIP+ [${Object.entries(plus)
+        .map(([a, w]) => `${a} ${w}`)
+        .join(', ')}]`,
+    );
+    expect(cellLabel({ variant: 'fairclip-plus', attribute: null }, plus)).toContain('gender 1');
+  });
+
+  test('the report names such a cell by that label in its tables and figures', () => {
+    const label = cellLabel({ variant: 'a-fairclip', attribute: 'race' }, { race: 1, gender: 0.5 });
+    const m = { auc: [0.6, 0.62] };
+    const c = { ...cell('a-fairclip', 'race', m), label };
+    const files = buildReport(input([cell('clip-finetune', null, m), c]));
+    expect(files.markdown).toContain(`**${label}**`);
+    expect(files.markdown).not.toContain('A-FairCLIP [race]');
   });
 });

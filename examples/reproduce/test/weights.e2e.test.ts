@@ -39,7 +39,7 @@ test('a fine-tuned checkpoint of the tiny model is the starting point of every c
   expect(result.model.weights).toBe(best);
   expect(result.model.arch).toBe(DEFAULT_MODEL);
   expect(readFileSync(join(out, 'b', 'report.md'), 'utf8')).toContain(`weights ${best}`);
-});
+}, 300_000);
 
 test('a safetensors file of unknown architecture is refused, asking for --arch', async () => {
   const header = JSON.stringify({

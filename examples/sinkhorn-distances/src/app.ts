@@ -5,18 +5,21 @@
  * set's similarities and each group's, geomloss SamplesLoss("sinkhorn", p=2, blur=1e-4, diameter=2, scaling=0.95).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
   baseOverrides,
   CliError,
   COMMON_HELP,
   checkDataset,
+  checkOutDir,
   checkpointLabels,
+  clip,
   computeFor,
   type GroupDistanceRow,
   groupDistances,
   type Io,
+  inputsStamp,
   markdownTable,
   modelOverrides,
   pairSimilarities,
@@ -63,17 +66,19 @@ export { checkpointLabels, type GroupDistanceRow, groupDistances, STUDY_DISTANCE
 const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? v.toPrecision(4) : v.toExponential(3));
 
 export async function runApp(argv: readonly string[], io: Io): Promise<number> {
-  return runMain('fairclip-sinkhorn-distances', io, async () => {
+  return runMain('fairclip-sinkhorn-distances', io, async (ctx) => {
     const solverOpt = takeOption(argv, '--solver');
     const solver = solverOpt.value ?? 'geomloss';
     if (solver !== 'geomloss' && solver !== 'auto')
-      throw new CliError(`--solver: expected geomloss or auto, got "${solver}"`);
+      throw new CliError(`--solver: expected geomloss or auto, got "${clip(solver)}"`);
     const args = parseRunArgs(solverOpt.rest, { preset: 'clip-zeroshot', out: 'runs/sinkhorn-distances' });
     if (args.help) {
       io.stdout(HELP);
       return 0;
     }
-    if (args.rest.length > 0) throw new CliError(`unexpected argument "${args.rest[0]}" (see --help)`);
+    ctx.watch(args);
+    if (args.rest.length > 0) throw new CliError(`unexpected argument "${clip(args.rest[0] ?? '')}" (see --help)`);
+    checkOutDir(args.out);
     if (args.seeds.length > 1) throw new CliError('--seeds: the analysis uses no randomness; give one seed at most');
     const root = checkDataset(args.data, 'fairvlmed');
     const files: (string | null)[] = args.weights.length ? args.weights : [null];
@@ -97,7 +102,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
         .update(
           JSON.stringify({
             config: configHash(cfg),
-            weights: w === null ? null : { file: w, size: statSync(w).size, mtime: statSync(w).mtimeMs },
+            inputs: inputsStamp(cfg), // weights, vocabulary, model file and data folder
             distance: STUDY_DISTANCE,
             solver,
           }),

@@ -123,13 +123,13 @@ describe('user errors', () => {
     const r = await run(['--weights', join(out, 'nope.safetensors'), '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('weights file not found');
-    expect(r.stderr).toContain('Expected: a CLIP weights file');
+    expect(r.stderr).toContain('(expected: a CLIP weights file');
   });
 
   test('a bad --solver and a missing dataset', async () => {
     expect((await run(['--solver', 'exact'])).stderr).toContain('--solver: expected geomloss or auto');
     const r = await run(['--data', join(out, 'none'), '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('Expected: a Harvard-FairVLMed folder');
+    expect(r.stderr).toContain('(expected: a Harvard-FairVLMed folder');
   });
 });

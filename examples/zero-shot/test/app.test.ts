@@ -101,7 +101,7 @@ describe('user errors', () => {
     const r = await run(['--data', '/nonexistent/FairVLMed', '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('dataset folder not found: /nonexistent/FairVLMed');
-    expect(r.stderr).toContain('Expected: a Harvard-FairVLMed folder holding Training/, Validation/ and Test/');
+    expect(r.stderr).toContain('(expected: a Harvard-FairVLMed folder holding Training/, Validation/ and Test/');
   });
 
   test('a folder without the split folders names the missing one', async () => {
