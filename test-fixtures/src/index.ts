@@ -42,3 +42,5 @@ export function goldenPath(relative: string): string | undefined {
   const p = join(dir, relative);
   return existsSync(p) ? p : undefined;
 }
+export type { RunScriptOptions, ScriptResult } from './spawn.ts';
+export { runNodeScript } from './spawn.ts';

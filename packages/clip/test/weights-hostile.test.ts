@@ -2,9 +2,9 @@
 // (memory bombs run in child processes with their peak RSS bounded), error messages print nothing unbounded, views are
 // checked against their storages, non-finite weights and invalid config metadata get one clear typed error. Values
 // are compared with what torch.load reads (test-fixtures/generators/clip_weights_hostile.py).
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FairclipError } from '@fairclip/io';
+import { runNodeScript, type ScriptResult } from '@fairclip/test-fixtures';
 import { describe, expect, test } from 'vitest';
 import { clipFromWeights, readSafetensors, readTorchCheckpoint, readWeights, WeightsError } from '../src/index.ts';
 import {
@@ -305,31 +305,8 @@ describe('safetensors headers: capped and checked before parsing', () => {
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 
-function runBomb(kind: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=@fairclip/source', '--import', 'tsx', 'test/spawned/weights-bomb.ts', kind],
-      { cwd: packageRoot, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runBomb(kind: string): Promise<ScriptResult> {
+  return runNodeScript(packageRoot, 'test/spawned/weights-bomb.ts', [kind]);
 }
 
 /** Peak resident memory allowed to a child that reads one former memory bomb (Node + tfjs alone take ~100 MB). */

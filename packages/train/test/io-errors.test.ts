@@ -1,12 +1,12 @@
 // Operating-system errors while a run creates its output folder or writes its outputs and checkpoints become one
 // line: a TrainError with code 'IO' naming the path, what the error means and the fix (free space, a writable
 // --out), the system error attached as its cause — never a bare ENOENT / EACCES stack trace, never a hang.
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initCompute } from '@fairclip/compute';
 import { FairclipError } from '@fairclip/io';
+import { runNodeScript } from '@fairclip/test-fixtures';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { ensureDir, writeCheckpoint, writeFileAtomic } from '../src/checkpoint.ts';
 import { ImageCache } from '../src/data.ts';
@@ -41,24 +41,9 @@ function thrown(fn: () => unknown): unknown {
 }
 
 /** ensureDir in a child process (killed after 30 s: a spinning mkdir cannot be timed out in-process). */
-function ensureDirInChild(path: string): Promise<{ out: string; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=@fairclip/source', '--import', 'tsx', 'test/spawned/ensure-dir.ts', path],
-      { cwd: packageRoot, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (_code, signal) => {
-      clearTimeout(timer);
-      resolve({ out, signal });
-    });
-  });
+async function ensureDirInChild(path: string): Promise<{ out: string; signal: NodeJS.Signals | null }> {
+  const r = await runNodeScript(packageRoot, 'test/spawned/ensure-dir.ts', [path], { timeoutMs: 30_000 });
+  return { out: r.stdout, signal: r.signal };
 }
 
 describe('the errno meanings', () => {
