@@ -22,7 +22,7 @@
 //                          with a message if it cannot start: scripts/install-python-refs.sh installs them)
 //   BENCH_TORCH_THREADS    torch.set_num_threads for the baseline (default: torch's choice, printed)
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseClipConfig } from '@fairclip/clip';
@@ -31,6 +31,7 @@ import { batchPlan, epochOrder } from '@fairclip/datasets';
 import { fixturePath } from '@fairclip/test-fixtures';
 import { bench, describe } from 'vitest';
 import { startTorchWorker } from '../../clip/bench/torch-worker.ts';
+import { sharedImagePool } from '../src/image-pool.ts';
 import { paramGroups, resolvePresetConfig, runTraining, type TrainConfig } from '../src/index.ts';
 
 const env = process.env;
@@ -51,6 +52,8 @@ function benchConfig(epochs: number, limits: { train: number; val: number; test:
     `model.arch=${JSON.stringify(MODEL_FILE)}`,
     `training.epochs=${epochs}`,
     `training.batchSize=${BATCH}`,
+    // PyTorch on the CPU trains in float32 (clip.load on 'cpu'); the preset's fp16 emulation is the GPU's arithmetic.
+    'training.precision="fp32"',
     ...(limits ? Object.entries(limits).map(([k, v]) => `data.limits.${k}=${v}`) : []),
   ]);
 }
@@ -189,6 +192,12 @@ function report(): void {
     throw new Error(`the loss trajectories diverge (largest difference ${drift}): the optimisers do not do the same`);
   const t = median(ours.map((o) => o.ms));
   const p = median(theirs.map((o) => o.ms));
+  const pool = sharedImagePool();
+  console.log(
+    `[train bench] images decoded and preprocessed: ${pool.counts.worker} by ${pool.size} worker thread(s), ${pool.counts.local} in the main thread (all runs, warm-up included; FAIRCLIP_IMAGE_WORKERS sets the count); load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(
     `[train bench] whole run (median of ${ours.length}): fairclip-ts ${BACKEND} ${(t / 1000).toFixed(2)} s, PyTorch cpu ${(p / 1000).toFixed(2)} s  RATIO PyTorch / fairclip-ts = ${(p / t).toFixed(2)}  (> 1: we are faster)`,
   );

@@ -13,11 +13,12 @@ export type {
   TrainConfig,
 } from './config.ts';
 export { ConfigError, validateConfig } from './config.ts';
-export type { OpenDataOptions, RunData, SampleInfo, SplitData, SplitName } from './data.ts';
-export { GroupSampler, ImageCache, openRunData } from './data.ts';
+export type { ImageCacheOptions, OpenDataOptions, RunData, SampleInfo, SplitData, SplitName } from './data.ts';
+export { DEFAULT_IMAGE_CACHE_BYTES, GroupSampler, ImageCache, openRunData } from './data.ts';
 export { solvedGroupDistance, syncGroupDistance } from './distance.ts';
 export type { TrainErrorCode } from './errors.ts';
 export { TrainError } from './errors.ts';
+export { ImagePool } from './image-pool.ts';
 export type { LinearProbeHeadOptions, LinearProbeTrainOptions } from './linear-probe.ts';
 export { LinearProbeHead, trainLinearProbe } from './linear-probe.ts';
 export type { AttributeGroups, GroupDistance } from './losses.ts';
