@@ -12,14 +12,15 @@
 //    drawn with the pretraining seed (texts only, so that FairVLMed-style notes tokenize into few tokens), the
 //    evaluation prompts and every FairFace caption of the study's template. OpenAI's vocabulary is never used.
 // 3. Contrastive pretraining from OpenAI's initialisation scheme (seed DEFAULT_MODEL_SEED) with @fairclip/train's own
-//    loop (the clip-finetune preset's contrastive loss, every parameter trainable, Adam (0.9, 0.98), lr 5e-4, fp32),
+//    loop (the clip-finetune preset's contrastive loss, every parameter trainable, Adam (0.9, 0.98), lr 1e-3, the preset's
+//    L2 weight decay 6e-5, fp32),
 //    the epoch kept being the best zero-shot AUC on the corpus's own validation split (never the fine-tuning data).
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { encodeBpeVocab, learnBpe, readSafetensors, truncateNoteForVocab, writeSafetensors } from './pretrain-lib.ts';
+import { encodeBpeVocab, learnBpe, readSafetensors, writeSafetensors } from '@fairclip/clip';
 import { initCompute } from '@fairclip/compute';
 import {
   FAIRFACE_AGES,
@@ -32,6 +33,7 @@ import {
   type StructuredSynthOptions,
   structuredSamples,
   synthesizeStructuredFairVlmed,
+  truncateNote,
 } from '@fairclip/datasets';
 import { resolvePresetConfig, runTraining } from '@fairclip/train';
 import { DEFAULT_MODEL_MAX_MERGES, DEFAULT_MODEL_SEED, DEFAULT_MODEL_SHAPE } from './default-model.ts';
@@ -77,9 +79,9 @@ console.log(`corpus ready (${((performance.now() - started) / 1000).toFixed(1)} 
 // ---- vocabulary
 const captions = structuredSamples(PRETRAIN_CORPUS)
   .filter((s) => s.split === 'train')
-  .map((s) => truncateNoteForVocab(s.summary));
+  .map((s) => truncateNote(s.summary, 180));
 const summaries = structuredSamples({ ...PRETRAIN_CORPUS, style: 'fairvlmed', val: 0, test: 0 }).map((s) =>
-  truncateNoteForVocab(s.summary),
+  truncateNote(s.summary, 180),
 );
 const faces = FAIRFACE_AGES.flatMap((age) =>
   FAIRFACE_RACES.flatMap((race) => FAIRFACE_GENDERS.map((g) => fairfaceCaption(age, race, g))),
@@ -89,9 +91,15 @@ const learned = learnBpe([...captions, ...summaries, ...prompts, ...faces], { nu
 const modelDir = join(work, 'model');
 mkdirSync(modelDir, { recursive: true });
 const constructorArgs = { ...DEFAULT_MODEL_SHAPE, vocab_size: learned.vocabSize };
-const vocabBytes = encodeBpeVocab(learned.merges, '#version: fairclip-ts default model (learned from the synthetic corpus)');
+const vocabBytes = encodeBpeVocab(
+  learned.merges,
+  '#version: fairclip-ts default model (learned from the synthetic corpus)',
+);
 writeFileSync(join(modelDir, 'vocab.txt.gz'), vocabBytes);
-writeFileSync(join(modelDir, 'config.json'), JSON.stringify({ constructor_args: constructorArgs, vocab: 'vocab.txt.gz' }));
+writeFileSync(
+  join(modelDir, 'config.json'),
+  JSON.stringify({ constructor_args: constructorArgs, vocab: 'vocab.txt.gz' }),
+);
 
 // ---- contrastive pretraining with @fairclip/train's loop
 const compute = await initCompute({ backend: argv.backend as 'wasm' });
@@ -100,9 +108,8 @@ const overrides = [
   `data.path=${JSON.stringify(corpus)}`,
   `model.arch=${JSON.stringify(join(modelDir, 'config.json'))}`,
   'optim.trainable="all"',
-  'optim.lr=5e-4',
+  'optim.lr=1e-3',
   'optim.betas=[0.9,0.98]',
-  'optim.weightDecay=0.1',
   `training.epochs=${epochs}`,
   `training.seed=${DEFAULT_MODEL_SEED}`,
   'training.precision="fp32"',
@@ -138,7 +145,6 @@ const provenance = {
     selectedEpoch: result.selectedEpoch,
     corpusValAuc: selected?.val?.auc ?? null,
   },
-  seconds: Math.round(seconds),
 };
 const contents = readSafetensors(readFileSync(best), best);
 const weights = writeSafetensors(contents.tensors, {
