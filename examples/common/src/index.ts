@@ -18,10 +18,17 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLIP_CONFIG_NAMES } from '@fairclip/clip';
 import { type ComputeHandle, initCompute } from '@fairclip/compute';
+import {
+  EMBEDDED_FAIRFACE_OPTIONS,
+  EMBEDDED_FAIRVLMED_OPTIONS,
+  ensureStructuredFairVlmed,
+  ensureSynthFairFace,
+} from '@fairclip/datasets';
 import { aggregateRuns, formatMeanStd, type RunSummary } from '@fairclip/fairness';
 import { isFairclipError } from '@fairclip/io';
 import {
@@ -42,6 +49,52 @@ export const EMBEDDED_FAIRVLMED = join(REPO_ROOT, 'test-fixtures', 'data', 'fair
 export const EMBEDDED_FAIRFACE = join(REPO_ROOT, 'test-fixtures', 'data', 'fairface-mini');
 /** The default tiny CLIP (model JSON naming its seeded weights and learned vocabulary). */
 export const DEFAULT_MODEL = join(REPO_ROOT, 'test-fixtures', 'data', 'default-model', 'config.json');
+
+/**
+ * Where generated data is cached: $FAIRCLIP_CACHE_DIR, else $XDG_CACHE_HOME/fairclip-ts, else ~/.cache/fairclip-ts.
+ */
+export function fairclipCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.FAIRCLIP_CACHE_DIR) return absolute(env.FAIRCLIP_CACHE_DIR);
+  if (env.XDG_CACHE_HOME) return join(absolute(env.XDG_CACHE_HOME), 'fairclip-ts');
+  return join(homedir(), '.cache', 'fairclip-ts');
+}
+
+/** The generated embedded default of a dataset: its folder, whether this call generated it, and in how long. */
+export interface EmbeddedDefault {
+  root: string;
+  generated: boolean;
+  seconds: number;
+}
+
+/**
+ * The main job's embedded default data: the structured synthetic Harvard-FairVLMed (EMBEDDED_FAIRVLMED_OPTIONS) or
+ * the synthetic FairFace (EMBEDDED_FAIRFACE_OPTIONS), generated at first use into the cache (deterministic in the
+ * seed; the generator version is in the folder name) and reused afterwards. Reports the generation on stderr.
+ */
+export function embeddedDefault(
+  dataset: 'fairvlmed' | 'fairface',
+  io?: Io,
+  cacheRoot = fairclipCacheRoot(),
+): EmbeddedDefault {
+  let r: { dir: string; generated: boolean; seconds: number };
+  try {
+    r =
+      dataset === 'fairvlmed'
+        ? ensureStructuredFairVlmed(cacheRoot, EMBEDDED_FAIRVLMED_OPTIONS)
+        : ensureSynthFairFace(cacheRoot, EMBEDDED_FAIRFACE_OPTIONS);
+  } catch (e) {
+    throw new CliError(
+      `cannot write the embedded default data into ${clipPath(cacheRoot)} (${clip((e as Error).message)}); set FAIRCLIP_CACHE_DIR to a writable folder`,
+      'CLI_PATH',
+    );
+  }
+  io?.stderr(
+    r.generated
+      ? `embedded default: generated ${clipPath(r.dir)} in ${r.seconds.toFixed(1)} s (first use)`
+      : `embedded default: ${clipPath(r.dir)} (generated earlier)`,
+  );
+  return { root: r.dir, generated: r.generated, seconds: r.seconds };
+}
 
 export const LAYOUTS = {
   fairvlmed:

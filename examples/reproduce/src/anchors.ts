@@ -261,3 +261,35 @@ export function markdownTables(text: string): string[][][] {
   if (cur.length) out.push(cur);
   return out.map((t) => t.filter((r) => !r.every((c) => /^-+$/.test(c))));
 }
+
+/** Words of the brief the report quotes verbatim, with the section and provenance they stand under. */
+export interface BriefStatement {
+  section: string;
+  /** The source the brief gives for them; null for the brief's own words (e.g. its open uncertainties, §10). */
+  provenance: Provenance | null;
+  text: string;
+}
+
+/**
+ * What fairclip.md holds about the study's FairFace experiments. It has **no** FairFace numbers: §7 (the result
+ * anchors) has no FairFace table or value, and §10 says the study's FairFace tables were not accessible. What it has:
+ * the study's setup (§5) and its qualitative conclusion (§6). test/anchors.test.ts checks each quote against the
+ * brief and that §7 still names no FairFace result (so that numbers added there later are not silently missed).
+ */
+export const FAIRFACE_ANCHORS: {
+  none: BriefStatement;
+  conclusion: BriefStatement;
+  setup: BriefStatement;
+} = {
+  none: {
+    section: '10',
+    provenance: null,
+    text: 'repro paper Tables for CLIP / CLIP-FT / FairCLIP / A-FairCLIP / FairCLIP+ and FairFace) were not accessible',
+  },
+  conclusion: { section: '6', provenance: 'REPRO', text: 'generalisation to FairFace not evident' },
+  setup: {
+    section: '5',
+    provenance: 'REPRO',
+    text: 'RN50 backbone, bs 128, group bs 128, lr 1e-6, 20 epochs, λ 1e-5, Sinkhorn blur 1e-4, diameter 2, scaling 0.9, weights [0.5, 0.5] (age, race), fp32',
+  },
+};

@@ -1,21 +1,25 @@
 /**
  * The reproduce app: the whole study as one grid — variants × regularised attributes × seeds — run through
  * @fairclip/train presets (finished runs reused, interrupted ones resumed), the study's Sinkhorn analysis of every
- * checkpoint, and one report (report.md + SVG figures + report.json) beside the published anchors.
+ * checkpoint, and one report (report.md + SVG figures + report.json) beside the published anchors; plus the study's
+ * FairFace experiments (fairclip.md §5) on --fairface-data or the embedded FairFace, in their own report section.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { CLIP_CONFIG_NAMES, clipConfig, inferClipConfig } from '@fairclip/clip';
+import { FAIRFACE_AGES, FAIRFACE_RACES } from '@fairclip/datasets';
 import {
   baseOverrides,
   type CellDistancesFile,
   CliError,
   COMMON_HELP,
+  checkDataset,
   checkOutDir,
   checkWeightsFile,
   clip,
   computeFor,
+  embeddedDefault,
   embeddedProfile,
   groupDistances,
   type Io,
@@ -43,7 +47,9 @@ import {
   SCORES_FILE,
   type TrainConfig,
 } from '@fairclip/train';
-import type { CellId } from './anchors.ts';
+import { type CellId, FAIRFACE_ANCHORS } from './anchors.ts';
+import { EXECUTOR_HELP, executeGrid, planCell, takeExecutorOptions } from './executor/index.ts';
+import { type EmbeddedDataFacts, embeddedReading } from './reading.ts';
 import {
   buildReport,
   type CellDistances,
@@ -51,6 +57,7 @@ import {
   cellKey,
   cellLabel,
   type EpochPoint,
+  type FairFaceInput,
   summarize,
   type TestScores,
 } from './report.ts';
@@ -68,8 +75,58 @@ export const ATTRIBUTES = FAIRVLMED_EVAL_ATTRIBUTES;
 export const DEFAULT_SEEDS = [1, 2, 3] as const;
 /** The embedded default's quick profile (on top of embeddedProfile): fine-tuning epochs. */
 export const EMBEDDED_EPOCHS = 3;
+/**
+ * The embedded default's learning rate for every fine-tuned variant: a tenth of the default tiny CLIP's pretraining
+ * rate (1e-3, packages/train/scripts/pretrain-default-model.ts), set before any run (the presets' 1e-5/1e-6 are
+ * ViT-B/16's and RN50's and barely move a 0.4 M-parameter model in a few dozen steps).
+ */
+export const EMBEDDED_LR = 1e-4;
+/** The embedded default's group batch size of the fairness term (the presets' 32 per group; see embeddedGridProfile). */
+export const EMBEDDED_GROUP_BATCH = 8;
+
+/** The embedded data's facts for the reading, from its synth.json. */
+function embeddedFacts(root: string, testSize: number | undefined): EmbeddedDataFacts {
+  let record: { options?: { bias?: number }; biasMechanism?: string } | null = null;
+  try {
+    record = JSON.parse(readFileSync(join(root, 'synth.json'), 'utf8'));
+  } catch {
+    record = null;
+  }
+  return {
+    root,
+    bias: typeof record?.options?.bias === 'number' ? record.options.bias : null,
+    mechanism: typeof record?.biasMechanism === 'string' ? record.biasMechanism : null,
+    testSize: testSize === undefined ? '–' : `${testSize} samples`,
+  };
+}
+
+/**
+ * The grid's quick profile on the embedded default, on top of embeddedProfile: fine-tuned variants run
+ * EMBEDDED_EPOCHS epochs at EMBEDDED_LR in float32 (the presets' float16 emulation costs about 3× on a CPU), the regularised ones with group batches of EMBEDDED_GROUP_BATCH (each group
+ * batch costs a forward and backward pass: 32 per group would multiply a race run's cost by 4); the linear probe extracts its frozen features once (augmentation 'none')
+ * in batches of 64, for the 100 epochs of embeddedProfile.
+ */
+export function embeddedGridProfile(preset: string): string[] {
+  const cfg = resolvePresetConfig(preset);
+  const mode = cfg.mode;
+  if (mode === 'finetune')
+    return [
+      `training.epochs=${EMBEDDED_EPOCHS}`,
+      `optim.lr=${EMBEDDED_LR}`,
+      'training.precision="fp32"',
+      ...(cfg.fairness === null ? [] : [`fairness.groupBatchSize=${EMBEDDED_GROUP_BATCH}`]),
+    ];
+  if (mode === 'linear-probe') return ['linearProbe.augmentation="none"', 'linearProbe.batchSize=64'];
+  return [];
+}
 
 const FAIRVLMED_VARIANTS = PRESET_NAMES.filter((p) => !p.startsWith('fairface'));
+/** The study's FairFace experiments (fairclip.md §5), the grid's FairFace part: one cell each, per seed. */
+export const FAIRFACE_VARIANTS = [
+  'fairface-clip-zeroshot',
+  'fairface-clip-finetune',
+  'fairface-fairclip-plus',
+] as const;
 
 export const HELP = `Usage: fairclip-reproduce [options]
 
@@ -78,7 +135,8 @@ report.md (per variant and evaluated attribute: AUC, ES-AUC, DPD, DEOdds and gro
 beside the published anchors of fairclip.md §7 with their provenance; a paragraph generated from the numbers),
 SVG figures (group AUCs, per-group ROC curves, Sinkhorn distances per group on a log scale, training curves) and
 report.json. Single-attribute regularisers (FairCLIP, A-FairCLIP) run once per attribute; FairCLIP+ uses its preset
-weights; zero-shot runs once (it has no randomness).
+weights; zero-shot runs once (it has no randomness). The study's FairFace experiments (zero-shot gender
+classification, CLIP fine-tuned, FairCLIP+ over age and race) run as the grid's FairFace part, in their own section.
 
 Without --data it runs the embedded synthetic FairVLMed with the default tiny CLIP and a quick profile
 (${EMBEDDED_EPOCHS} fine-tuning epochs, the small-data settings of the examples): a demonstration of the pipeline in a few
@@ -97,6 +155,12 @@ Options of this app:
   --attributes LIST      attributes the single-attribute regularisers run on (default ${ATTRIBUTES.join(',')})
   --seeds LIST           default ${DEFAULT_SEEDS.join(',')}
   --no-distances         skip the Sinkhorn analysis
+  --fairface-data DIR    the FairFace folder of the FairFace part (${FAIRFACE_VARIANTS.join(', ')}; the same
+                         seeds, model and overrides; its own report section); default the embedded synthetic
+                         FairFace (copied to <out>/embedded-fairface, its val labels as test labels)
+  --no-fairface          skip the FairFace part
+
+${EXECUTOR_HELP}
 
 ${COMMON_HELP}`;
 
@@ -174,13 +238,12 @@ function curveOf(run: SeedRun): EpochPoint[] {
   }));
 }
 
-/** The study's distances of one run's checkpoint (cached in the run folder, keyed by config, weights and method). */
-async function runDistances(run: SeedRun, root: string, cache: ImageCache, io: Io): Promise<CellDistances> {
-  const best = join(run.outDir, 'best.safetensors');
+/** The cache key of a run's distances: its configuration with its best checkpoint, that checkpoint's stamp, the method. */
+function distancesKey(outDir: string, runConfig: TrainConfig): { key: string; config: TrainConfig } {
+  const best = join(outDir, 'best.safetensors');
   const config: TrainConfig = existsSync(best)
-    ? { ...run.config, model: { ...run.config.model, weights: best } }
-    : run.config;
-  const w = config.model.weights;
+    ? { ...runConfig, model: { ...runConfig.model, weights: best } }
+    : runConfig;
   const key = createHash('sha256')
     .update(
       JSON.stringify({
@@ -192,6 +255,24 @@ async function runDistances(run: SeedRun, root: string, cache: ImageCache, io: I
     )
     .digest('hex')
     .slice(0, 16);
+  return { key, config };
+}
+
+/** Whether a run folder holds the distances of its current checkpoint (what runDistances would reuse). */
+export function distancesFresh(outDir: string, runConfig: TrainConfig): boolean {
+  const file = join(outDir, 'distances.json');
+  if (!existsSync(file)) return false;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as CellDistancesFile).key === distancesKey(outDir, runConfig).key;
+  } catch {
+    return false;
+  }
+}
+
+/** The study's distances of one run's checkpoint (cached in the run folder, keyed by config, weights and method). */
+export async function runDistances(run: SeedRun, root: string, cache: ImageCache, io: Io): Promise<CellDistances> {
+  const { key, config } = distancesKey(run.outDir, run.config);
+  const w = config.model.weights;
   const file = join(run.outDir, 'distances.json');
   if (existsSync(file)) {
     const prev = JSON.parse(readFileSync(file, 'utf8')) as CellDistancesFile;
@@ -211,12 +292,40 @@ async function runDistances(run: SeedRun, root: string, cache: ImageCache, io: I
   }
 }
 
+/** A cell's results from its finished runs (no distances: the FairFace part has no Sinkhorn analysis). */
+function fairfaceCell(cell: CellId, cfg: TrainConfig, runs: readonly SeedRun[], out: string): CellResult {
+  const first = runs[0]!;
+  const sc = readScores(first.outDir, cfg.eval.attributes);
+  return {
+    id: cell,
+    key: cellKey(cell),
+    label: cellLabel(cell, cfg.fairness?.attributes ?? null),
+    description: cfg.description,
+    mode: cfg.mode,
+    runs: runs.map((r) => ({
+      seed: r.seed,
+      outDir: relative(out, r.outDir),
+      reused: r.reused,
+      selectedEpoch: r.result.selection.epoch,
+      optimistic: r.result.selection.optimistic,
+    })),
+    test: summarizeSeeds(runs),
+    valAuc: summarize(runs.map((r) => r.result.selected?.val?.auc ?? null)),
+    curves: runs.map((r) => ({ seed: r.seed, epochs: curveOf(r) })),
+    scores: sc ? { seed: first.seed, ...sc } : null,
+    distances: [],
+  };
+}
+
 export async function runApp(argv: readonly string[], io: Io): Promise<number> {
   return runMain('fairclip-reproduce', io, async (ctx) => {
-    const attrOpt = takeOption(argv, '--attributes');
+    const exec = takeExecutorOptions(argv);
+    const attrOpt = takeOption(exec.rest, '--attributes');
+    const ffOpt = takeOption(attrOpt.rest, '--fairface-data');
+    const noFairface = ffOpt.rest.includes('--no-fairface');
     const noDistances = attrOpt.rest.includes('--no-distances');
     const args = parseRunArgs(
-      attrOpt.rest.filter((a) => a !== '--no-distances'),
+      ffOpt.rest.filter((a) => a !== '--no-distances' && a !== '--no-fairface'),
       { preset: DEFAULT_VARIANTS.join(','), out: 'runs/reproduce' },
     );
     if (args.help) {
@@ -265,17 +374,14 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
         );
       if (arch !== null) archOverride.push(`model.arch=${JSON.stringify(arch)}`);
     }
-    const base = [...baseOverrides(args, 'fairvlmed'), ...archOverride];
+    // the embedded default: the structured synthetic FairVLMed, generated at first use into the cache
+    const dataArgs = embedded ? { ...args, data: embeddedDefault('fairvlmed', io).root } : args;
+    const base = [...baseOverrides(dataArgs, 'fairvlmed'), ...archOverride];
     const root = JSON.parse(base[0]!.slice('data.path='.length)) as string;
     const cells = gridCells(variants, attributes);
     const cellOverrides = (c: CellId) => [
       ...base,
-      ...(embedded
-        ? [
-            ...embeddedProfile(c.variant),
-            ...(resolvePresetConfig(c.variant).mode === 'finetune' ? [`training.epochs=${EMBEDDED_EPOCHS}`] : []),
-          ]
-        : []),
+      ...(embedded ? [...embeddedProfile(c.variant), ...embeddedGridProfile(c.variant)] : []),
       ...(c.attribute ? [`fairness.attributes=${JSON.stringify({ [c.attribute]: 1 })}`] : []),
     ];
     // the user's overrides apply to the cells whose preset has the field's section (e.g. linearProbe.* only to the
@@ -284,13 +390,70 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
       args.overrides.filter((o) => presetObject(c.variant)[o.split(/[.=]/, 1)[0] as string] !== null);
     // every configuration is checked before any work
     const configs = cells.map((c) => resolvePresetConfig(c.variant, [...cellOverrides(c), ...userOverrides(c)]));
-    const compute = await computeFor(args);
+    // the FairFace part (fairclip.md §5): its own cells on --fairface-data or the embedded synthetic FairFace, with
+    // the grid's model (base minus its data.path), seeds and overrides (fairness.attributes.X only for its attributes)
+    if (noFairface && ffOpt.value !== null)
+      throw new CliError(
+        '--fairface-data and --no-fairface: give one (the FairFace part runs on the folder or not at all)',
+      );
+    const ffEmbedded = ffOpt.value === null;
+    const ffRoot = noFairface
+      ? null
+      : ffEmbedded
+        ? embeddedDefault('fairface', io).root
+        : checkDataset(ffOpt.value, 'fairface');
+    const ffCells: CellId[] = ffRoot === null ? [] : FAIRFACE_VARIANTS.map((variant) => ({ variant, attribute: null }));
+    const ffOverrides = (c: CellId) => [
+      `data.path=${JSON.stringify(ffRoot)}`,
+      ...base.slice(1),
+      ...(ffEmbedded ? [...embeddedProfile(c.variant), ...embeddedGridProfile(c.variant)] : []),
+    ];
+    const ffUserOverrides = (c: CellId) =>
+      userOverrides(c).filter((o) => {
+        const m = /^fairness\.attributes\.([^=]+)=/.exec(o);
+        return m === null || m[1] === 'age' || m[1] === 'race';
+      });
+    const ffConfigs = ffCells.map((c) => resolvePresetConfig(c.variant, [...ffOverrides(c), ...ffUserOverrides(c)]));
+    // with Slurm or --collect the runs execute elsewhere and this process only builds the report: cpu suffices
+    const inProcess = exec.options.executor === 'local' && !exec.options.collect;
+    const compute = await computeFor(inProcess ? args : { ...args, backend: 'cpu', allowSoftwareAdapter: false });
     const out = resolve(args.out);
     const cache = new ImageCache();
-    const total = cells.reduce((n, _c, i) => n + (configs[i]!.mode === 'zeroshot' ? 1 : seeds.length), 0);
+    const total = [...configs, ...ffConfigs].reduce((n, c) => n + (c.mode === 'zeroshot' ? 1 : seeds.length), 0);
     io.stderr(
-      `fairclip-reproduce: ${cells.length} cells, ${total} runs on ${root} (${compute.backend})${embedded ? `, embedded default (quick profile)` : ''}`,
+      `fairclip-reproduce: ${cells.length + ffCells.length} cells, ${total} runs on ${root}${ffRoot === null ? '' : ` and ${ffRoot}`} (${compute.backend})${embedded ? `, embedded default (quick profile)` : ''}`,
     );
+    // the runs of the grid as a plan, executed by --jobs N processes or Slurm (with one job: by the loops below)
+    const planOf = (c: CellId, config: TrainConfig) => ({
+      key: cellKey(c),
+      label: cellLabel(c, config.fairness?.attributes ?? null),
+      preset: c.variant,
+      config,
+    });
+    const executed = await executeGrid(
+      exec.options,
+      {
+        out,
+        dataRoot: root,
+        backend: args.backend,
+        allowSoftwareAdapter: args.allowSoftwareAdapter,
+        quiet: args.quiet,
+        embedded,
+        cells: [
+          ...cells.map((c, i) =>
+            planCell(planOf(c, configs[i]!), cellOverrides(c), userOverrides(c), seeds, !noDistances),
+          ),
+          ...ffCells.map((c, i) =>
+            planCell(planOf(c, ffConfigs[i]!), ffOverrides(c), ffUserOverrides(c), seeds, false),
+          ),
+        ],
+      },
+      { io, backend: compute.backend, distancesFresh },
+    );
+    if (executed.code !== null) return executed.code;
+    // a run a worker process did in this invocation is not "reused" in the report, as in the sequential path
+    const seedRuns = async (o: Parameters<typeof runSeeds>[0]) =>
+      (await runSeeds(o)).map((r) => (executed.ran.has(r.outDir) ? { ...r, reused: false } : r));
     const started = Date.now();
     let done = 0;
     const results: CellResult[] = [];
@@ -301,7 +464,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
       const eta = done > 0 ? ` · eta ${Math.round((elapsed / done) * (total - done))} s` : '';
       const label = cellLabel(cell, cfg.fairness?.attributes ?? null);
       io.stderr(`[${done}/${total} runs${eta}] ${label}`);
-      const runs = await runSeeds({
+      const runs = await seedRuns({
         preset: cell.variant,
         args: { ...args, seeds: cellSeeds, overrides: userOverrides(cell) },
         overrides: cellOverrides(cell),
@@ -336,6 +499,23 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
         distances,
       });
     }
+    const ffResults: CellResult[] = [];
+    for (const [i, cell] of ffCells.entries()) {
+      const cfg = ffConfigs[i]!;
+      const elapsed = (Date.now() - started) / 1000;
+      const eta = done > 0 ? ` · eta ${Math.round((elapsed / done) * (total - done))} s` : '';
+      io.stderr(`[${done}/${total} runs${eta}] ${cellLabel(cell, cfg.fairness?.attributes ?? null)}`);
+      const runs = await seedRuns({
+        preset: cell.variant,
+        args: { ...args, seeds: cfg.mode === 'zeroshot' ? [seeds[0]!] : seeds, overrides: ffUserOverrides(cell) },
+        overrides: ffOverrides(cell),
+        compute,
+        io,
+        folder: join('runs', cellKey(cell)),
+      });
+      done += runs.length;
+      ffResults.push(fairfaceCell(cell, cfg, runs, out));
+    }
     io.stderr(`[${done}/${total} runs] done in ${Math.round((Date.now() - started) / 1000)} s; writing the report`);
     // ---- the report
     const sample = configs[0]!;
@@ -349,6 +529,32 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
           backend: { name: string };
         })
       : null;
+    const ffFirst = ffResults[0]?.runs[0];
+    const ffResult = ffFirst
+      ? (JSON.parse(readFileSync(join(out, ffFirst.outDir, 'result.json'), 'utf8')) as NonNullable<typeof firstResult>)
+      : null;
+    const fairface: FairFaceInput | null =
+      ffRoot === null
+        ? null
+        : {
+            facts: [
+              `Data: ${ffRoot}${ffResult ? ` (train ${ffResult.data.sizes.train}, val ${ffResult.data.sizes.val}, test ${ffResult.data.sizes.test})` : ''}`,
+              `Model: ${ffResult ? `${ffResult.model.arch}, weights ${ffResult.model.weights ?? 'seeded initialisation'}` : '–'} (the grid's; the study used RN50)`,
+              `Seeds ${seeds.join(', ')} (zero-shot: one run); variants ${FAIRFACE_VARIANTS.join(', ')}`,
+            ],
+            notes: ffEmbedded
+              ? [
+                  `Embedded default: the synthetic FairFace (${ffRoot}, generated at first use; its validation ` +
+                    'labels also serve as test labels as in the study, so "test" is the validation set and epoch selection is ' +
+                    `optimistic) with a quick profile (${EMBEDDED_EPOCHS} fine-tuning epochs). It demonstrates the ` +
+                    'pipeline; its numbers say nothing about FairCLIP+. Point --fairface-data at the real FairFace ' +
+                    '(with the study’s fairface_label_test.csv) for a reproduction.',
+                ]
+              : [],
+            attributes: ['age', 'race'],
+            groupNames: { age: [...FAIRFACE_AGES], race: [...FAIRFACE_RACES] },
+            cells: ffResults,
+          };
     const report = buildReport({
       title: 'FairCLIP reproduction report',
       generatedAt: new Date().toISOString(),
@@ -360,12 +566,15 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
       attributes: [...ATTRIBUTES],
       groupNames,
       cells: results,
+      fairface,
       profileNotes: embedded
         ? [
-            `Embedded default: the synthetic FairVLMed (${root}) and the default tiny CLIP, with a quick profile ` +
-              `(${EMBEDDED_EPOCHS} fine-tuning epochs and the examples' small-data settings). It demonstrates the ` +
-              'pipeline; its numbers say nothing about FairCLIP. Point --data and --weights at the real dataset and ' +
-              'ViT-B/16 weights for a reproduction.',
+            `Embedded default: the structured synthetic Harvard-FairVLMed (${root}; its parameters, bias mechanism and ` +
+              'split construction are in its synth.json) and the default tiny CLIP pretrained on a separate synthetic ' +
+              `corpus, with a quick profile (${EMBEDDED_EPOCHS} fine-tuning epochs at learning rate ${EMBEDDED_LR}, the ` +
+              "examples' small-data settings). Point --data and --weights at the real dataset and ViT-B/16 weights for a " +
+              'reproduction.',
+            ...embeddedReading(results, embeddedFacts(root, firstResult?.data.sizes.test)),
           ]
         : [],
     });
@@ -377,11 +586,19 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
       writeFileSync(p, svg);
     }
     writeFileSync(join(out, 'report.md'), report.markdown);
+    // the FairFace part: its cells and comparisons, and what the brief has to set beside them (no numbers)
+    const fairfaceJson = fairface && {
+      data: ffRoot,
+      attributes: fairface.attributes,
+      cells: fairface.cells.map(({ scores: _s, ...c }) => c),
+      comparisons: report.fairfaceComparisons,
+      anchors: { numbers: [], ...FAIRFACE_ANCHORS },
+    };
     writeFileSync(
       join(out, 'report.json'),
-      `${JSON.stringify({ seeds, variants, attributes, cells: results.map(({ scores: _s, ...c }) => c), comparisons: report.comparisons }, null, 2)}\n`,
+      `${JSON.stringify({ seeds, variants, attributes, cells: results.map(({ scores: _s, ...c }) => c), comparisons: report.comparisons, fairface: fairfaceJson }, null, 2)}\n`,
     );
-    io.stdout(`FairCLIP reproduction: ${results.length} cells, ${done} runs`);
+    io.stdout(`FairCLIP reproduction: ${results.length + ffResults.length} cells, ${done} runs`);
     io.stdout(
       `Written: ${join(out, 'report.md')} (${report.figures.size} figures in ${join(out, 'figures')}), ${join(out, 'report.json')}`,
     );

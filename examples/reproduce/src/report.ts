@@ -13,6 +13,7 @@ import {
   type CellId,
   distanceAnchor,
   distanceAnchorColumn,
+  FAIRFACE_ANCHORS,
   type MetricAnchor,
   metricAnchors,
   PROVENANCE_LABEL,
@@ -68,6 +69,20 @@ export interface ReportInput {
   cells: readonly CellResult[];
   /** Notes on how the run deviates from the presets (e.g. the embedded default's quick profile). */
   profileNotes: string[];
+  /** The study's FairFace experiments, reported in their own section (absent or null: not run). */
+  fairface?: FairFaceInput | null;
+}
+
+/** The FairFace part of the grid: its own cells, attributes (age, race) and notes. */
+export interface FairFaceInput {
+  /** Data, model and seeds lines. */
+  facts: string[];
+  /** How the run deviates from the study (e.g. the embedded synthetic FairFace and its quick profile). */
+  notes: string[];
+  /** The evaluated attributes (the presets': age, race). */
+  attributes: readonly string[];
+  groupNames: Readonly<Record<string, readonly string[]>>;
+  cells: readonly CellResult[];
 }
 
 export interface ReportFiles {
@@ -77,6 +92,8 @@ export interface ReportFiles {
   figures: Map<string, string>;
   /** The comparisons the paragraph is generated from. */
   comparisons: Comparison[];
+  /** The comparisons of the FairFace section's reading (empty without FairFace cells). */
+  fairfaceComparisons: Comparison[];
 }
 
 const VARIANT_LABEL: Record<string, string> = {
@@ -88,6 +105,9 @@ const VARIANT_LABEL: Record<string, string> = {
   'a-fairclip': 'A-FairCLIP',
   'fairclip-plus': 'FairCLIP+',
   'linear-probe': 'Linear probe',
+  'fairface-clip-zeroshot': 'CLIP zero-shot (FairFace)',
+  'fairface-clip-finetune': 'CLIP fine-tuned (FairFace)',
+  'fairface-fairclip-plus': 'FairCLIP+ (FairFace)',
 };
 
 const sameWeights = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) =>
@@ -404,10 +424,10 @@ function anchorSection(): string {
 
 // ------------------------------------------------------------------------------------------------ figures
 
-function groupAucFigure(input: ReportInput, attribute: string): string {
+function groupAucFigure(input: ReportInput, attribute: string, dataset = ''): string {
   const groups = input.groupNames[attribute] ?? [];
   return barChart({
-    title: `Test AUC per ${attribute} group`,
+    title: `${dataset}Test AUC per ${attribute} group`,
     subtitle: 'mean over seeds, whiskers ± 1 sample std; missing bar = AUC undefined (one class or no sample)',
     yLabel: 'AUC',
     categories: [...groups],
@@ -488,6 +508,7 @@ function curveFigure(
   input: ReportInput,
   which: 'trainLoss' | 'valAuc',
   mode: 'finetune' | 'linear-probe',
+  dataset = '',
 ): string | null {
   const cells = input.cells.filter((c) => c.mode === mode && c.curves.some((s) => s.epochs.length > 0));
   if (!cells.length) return null;
@@ -504,7 +525,7 @@ function curveFigure(
     return { name: c.label, points };
   });
   return lineChart({
-    title: `${which === 'trainLoss' ? 'Training loss per epoch' : 'Validation AUC per evaluated epoch'}${mode === 'linear-probe' ? ' (linear probe)' : ''}`,
+    title: `${dataset}${which === 'trainLoss' ? 'Training loss per epoch' : 'Validation AUC per evaluated epoch'}${mode === 'linear-probe' ? ' (linear probe)' : ''}`,
     subtitle: 'mean over seeds',
     xLabel: 'epoch',
     yLabel: which === 'trainLoss' ? 'mean training loss' : 'validation AUC',
@@ -512,6 +533,138 @@ function curveFigure(
     ...(which === 'valAuc' ? { yDomain: [0, 1] as const } : {}),
     series,
   });
+}
+
+// ------------------------------------------------------------------------------------------------ FairFace
+
+/**
+ * The FairFace section's comparisons: FairCLIP+ against CLIP fine-tuned (both on FairFace) on the evaluated
+ * attributes (age and race, the attributes FairCLIP+ regularises there) for AUC, ES-AUC, DPD and DEOdds, and
+ * fine-tuning against zero-shot on the AUC; the same rule as the FairVLMed comparisons (compare).
+ */
+export function fairfaceComparisons(ff: FairFaceInput): Comparison[] {
+  const by = (variant: string) => ff.cells.find((c) => c.id.variant === variant);
+  const zs = by('fairface-clip-zeroshot');
+  const ft = by('fairface-clip-finetune');
+  const plus = by('fairface-fairclip-plus');
+  const out: Comparison[] = [];
+  if (ft && zs) {
+    const c = compare(ft, zs, ff.attributes[0] ?? 'age', 'auc');
+    if (c) out.push(c);
+  }
+  if (ft && plus)
+    for (const a of ff.attributes)
+      for (const m of ['auc', 'esAuc', 'dpd', 'deodds'] as const) {
+        const c = compare(plus, ft, a, m);
+        if (c) out.push(c);
+      }
+  return out;
+}
+
+/** The FairFace section's reading, generated from its comparisons. */
+function fairfaceReading(ff: FairFaceInput, comps: readonly Comparison[]): string {
+  const seeds = Math.max(0, ...ff.cells.map((c) => c.runs.length));
+  const parts: string[] = [];
+  const reg = comps.filter((c) => !c.cell.startsWith('CLIP fine-tuned'));
+  if (reg.length === 0)
+    parts.push(
+      'FairCLIP+ was not run together with CLIP fine-tuned on FairFace, so no fairness comparison could be made.',
+    );
+  else {
+    const exceeds = reg.filter((c) => c.verdict === 'exceeds');
+    const say = (c: Comparison) =>
+      `${c.attribute} ${METRIC_NAME[c.metric]} ${signed(c.delta)} points (${c.better ? 'in its favour' : 'against it'})`;
+    parts.push(
+      `FairCLIP+ against CLIP fine-tuned on FairFace: ${reg.length} differences compared (age and race; AUC, ES-AUC, ` +
+        `DPD, DEOdds; ${seeds} seed${seeds === 1 ? '' : 's'} per cell; a difference counts when it exceeds the sum of ` +
+        'the two seed standard deviations). ' +
+        (reg.every((c) => c.verdict === 'no-spread')
+          ? 'With a single seed per cell there is no seed spread, so no difference can be judged.'
+          : exceeds.length === 0
+            ? 'None exceeds the seed spread.'
+            : `${exceeds.length} exceed the seed spread: ${exceeds.map(say).join('; ')}.`),
+    );
+  }
+  const ft = comps.find((c) => c.cell.startsWith('CLIP fine-tuned'));
+  if (ft)
+    parts.push(
+      `Fine-tuning moved the test AUC of gender classification by ${signed(ft.delta)} points over zero-shot CLIP ` +
+        (ft.verdict === 'exceeds'
+          ? '(beyond the seed spread).'
+          : ft.verdict === 'within'
+            ? '(within the seed spread).'
+            : '(one side has a single run: no seed spread to judge it by).'),
+    );
+  return parts.join(' ');
+}
+
+/** The FairFace section of report.md, its figures (under figures/fairface/) and its comparisons. */
+function fairfaceSection(ff: FairFaceInput): {
+  markdown: string[];
+  figures: [string, string][];
+  comparisons: Comparison[];
+} {
+  const comps = fairfaceComparisons(ff);
+  const sub: ReportInput = {
+    title: '',
+    generatedAt: '',
+    facts: [],
+    attributes: ff.attributes,
+    groupNames: ff.groupNames,
+    cells: ff.cells,
+    profileNotes: [],
+  };
+  const A = FAIRFACE_ANCHORS;
+  const md: string[] = [
+    "## FairFace (the study's second dataset)",
+    '',
+    "The reproducibility study's FairFace experiments (fairclip.md §5): zero-shot **gender** classification " +
+      '(prompts "A picture of a female person" / "A picture of a male person", male the positive class) by CLIP, ' +
+      'CLIP fine-tuned on FairFace, and FairCLIP+ regularising age and race (0.5 / 0.5); sensitive attributes age ' +
+      `(${ff.groupNames.age?.length ?? 9} groups) and race (${ff.groupNames.race?.length ?? 7} groups).`,
+    '',
+    ...ff.facts.map((f) => `- ${f}`),
+  ];
+  if (ff.notes.length) md.push('', ...ff.notes.map((n) => `> ${n}`));
+  md.push(
+    '',
+    `**No published FairFace numbers.** fairclip.md has none to set beside these rows: its result anchors (§7) hold ` +
+      `no FairFace value, and the study's FairFace tables "were not accessible" (fairclip.md §${A.none.section}). ` +
+      `The study's conclusion [${A.conclusion.provenance} §${A.conclusion.section}]: "${A.conclusion.text}". ` +
+      `The study's FairFace setup [${A.setup.provenance} §${A.setup.section}]: ${A.setup.text}.`,
+    '',
+    fairfaceReading(ff, comps),
+    '',
+    'Tables: test set at each run\'s selected epoch; ×100; mean ± sample std (ddof 1) over seeds; "–" where ' +
+      'undefined (a group with one class or no sample).',
+  );
+  const figures: [string, string][] = [];
+  for (const a of ff.attributes) {
+    md.push('', `### FairFace: ${a}`, '', attributeTable(sub, a));
+    const f = `figures/fairface/group-auc-${a}.svg`;
+    figures.push([f, groupAucFigure(sub, a, 'FairFace: ')]);
+    md.push('', `![FairFace group AUCs, ${a}](${f})`);
+  }
+  const curves = (['trainLoss', 'valAuc'] as const).flatMap((which) => {
+    const svg = curveFigure(sub, which, 'finetune', 'FairFace: ');
+    if (!svg) return [];
+    const name = which === 'trainLoss' ? 'training-loss' : 'validation-auc';
+    return [
+      {
+        file: `figures/fairface/${name}.svg`,
+        svg,
+        alt: `FairFace ${which === 'trainLoss' ? 'training loss' : 'validation AUC'}`,
+      },
+    ];
+  });
+  if (curves.length) {
+    md.push('', '### FairFace: training curves', '');
+    for (const c of curves) {
+      figures.push([c.file, c.svg]);
+      md.push(`![${c.alt}](${c.file})`, '');
+    }
+  }
+  return { markdown: md, figures, comparisons: comps };
 }
 
 // ------------------------------------------------------------------------------------------------ the report
@@ -593,12 +746,17 @@ export function buildReport(input: ReportInput): ReportFiles {
     }
     if (links.length) md.push(`### ${a}`, '', ...links, '');
   }
+  const ff = input.fairface ? fairfaceSection(input.fairface) : null;
+  if (ff) {
+    md.push(...ff.markdown, '');
+    for (const [f, svg] of ff.figures) figures.set(f, svg);
+  }
   md.push(
     '## Runs',
     '',
     table(
       ['Variant', 'seed', 'selected epoch', 'reused', 'run folder'],
-      input.cells.flatMap((c) =>
+      [...input.cells, ...(input.fairface?.cells ?? [])].flatMap((c) =>
         c.runs.map((r) => [
           c.label,
           String(r.seed),
@@ -610,7 +768,7 @@ export function buildReport(input: ReportInput): ReportFiles {
     ),
   );
   md.push('', '## Published anchors', '', anchorSection(), '');
-  return { markdown: md.join('\n'), figures, comparisons: comps };
+  return { markdown: md.join('\n'), figures, comparisons: comps, fairfaceComparisons: ff?.comparisons ?? [] };
 }
 
 /** Mean ± std over seeds of a list of per-seed values (null entries = undefined). */

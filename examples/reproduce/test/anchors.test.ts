@@ -7,12 +7,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fixturesRoot } from '@fairclip/test-fixtures';
+import { resolvePresetConfig } from '@fairclip/train';
 import { describe, expect, test } from 'vitest';
 import {
   ANCHORS,
   aucRangeAnchor,
   distanceAnchor,
   distanceAnchorColumn,
+  FAIRFACE_ANCHORS,
   markdownTables,
   metricAnchors,
   parseAnchorCell,
@@ -133,5 +135,46 @@ describe('anchor cells and their mapping to grid cells', () => {
     );
     expect(distanceAnchor('CLIP (zero-shot)', 'Non-Hispanic')).toBe(8.48);
     expect(distanceAnchor('CLIP-FT', 'nobody')).toBeNull();
+  });
+});
+
+describe.skipIf(REFERENCE === undefined)('FairFace: what the brief has (no numbers) and what the report quotes', () => {
+  const md = REFERENCE ? readFileSync(REFERENCE, 'utf8') : '';
+  /** The text of the brief's section `n` ("## n." up to the next "## " heading). */
+  const sectionText = (n: string) => {
+    const start = md.indexOf(`\n## ${n}. `);
+    expect(start, `§${n}`).toBeGreaterThanOrEqual(0);
+    const end = md.indexOf('\n## ', start + 1);
+    return md.slice(start, end < 0 ? undefined : end);
+  };
+
+  test('§7 (the result anchors) holds no FairFace result, so the report has none to set beside ours', () => {
+    expect(sectionText('7')).not.toMatch(/fair ?face/i);
+  });
+
+  test('every quote stands verbatim in the section it is cited from', () => {
+    for (const q of [FAIRFACE_ANCHORS.none, FAIRFACE_ANCHORS.conclusion, FAIRFACE_ANCHORS.setup])
+      expect(sectionText(q.section), `§${q.section}`).toContain(q.text);
+    expect(sectionText('10')).toMatch(/FairFace\) were not accessible/);
+  });
+});
+
+describe("FairFace: the study's setup as quoted agrees with the fairface-fairclip-plus preset", () => {
+  test('batch, group batch, lr, epochs, λ, blur, diameter, scaling, weights', () => {
+    const t = FAIRFACE_ANCHORS.setup.text;
+    const num = (re: RegExp) => Number(re.exec(t)?.[1]);
+    const cfg = resolvePresetConfig('fairface-fairclip-plus');
+    const f = cfg.fairness!;
+    expect(num(/(?:^|, )bs (\d+)/)).toBe(cfg.training.batchSize);
+    expect(num(/group bs (\d+)/)).toBe(f.groupBatchSize);
+    expect(num(/lr ([\d.e-]+)/)).toBe(cfg.optim.lr);
+    expect(num(/(\d+) epochs/)).toBe(cfg.training.epochs);
+    expect(num(/λ ([\d.e-]+)/)).toBe(f.lambda);
+    expect(num(/blur ([\d.e-]+)/)).toBe(f.distance.blur);
+    expect(num(/diameter ([\d.]+)/)).toBe(f.distance.diameter);
+    expect(num(/scaling ([\d.]+)/)).toBe(f.distance.scaling);
+    expect(f.attributes).toEqual({ age: 0.5, race: 0.5 });
+    expect(t).toContain('weights [0.5, 0.5] (age, race)');
+    expect(cfg.model.arch).toBe(/^(\w+) backbone/.exec(t)?.[1]);
   });
 });

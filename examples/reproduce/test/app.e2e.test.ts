@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCaptured } from '@fairclip/example-common';
+import { EMBEDDED_FAIRFACE, runCaptured } from '@fairclip/example-common';
 import { afterAll, describe, expect, test } from 'vitest';
 import { archOfWeights, gridCells, runApp } from '../src/app.ts';
 import { svgSeries } from './svg.test.ts';
@@ -46,6 +46,8 @@ const GRID = [
   'linearProbe.batchSize=4',
 ];
 const LABELS = ['CLIP zero-shot', 'CLIP fine-tuned', 'A-FairCLIP [race]', 'A-FairCLIP [gender]', 'Linear probe'];
+/** The FairFace part (on the embedded synthetic FairFace: no --fairface-data): 3 cells, 1 + 2 + 2 runs. */
+const FF_LABELS = ['CLIP zero-shot (FairFace)', 'CLIP fine-tuned (FairFace)', 'FairCLIP+ (FairFace)'];
 
 const run = (argv: string[]) => runCaptured(runApp, argv);
 
@@ -59,7 +61,7 @@ describe('reproduce on the embedded default', () => {
     const r = await run(['--out', out, ...GRID]);
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('5 cells, 9 runs');
+    expect(r.stderr).toContain('8 cells, 14 runs');
     expect(r.bar).toContain('clip-finetune ['); // each run's progress bar
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     // per evaluated attribute: a row per cell, anchors beside them
@@ -118,13 +120,41 @@ describe('reproduce on the embedded default', () => {
     expect(existsSync(join(out, 'runs', 'linear-probe', 'seed-1', 'distances.json'))).toBe(false);
     const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(json.cells.map((c: { label: string }) => c.label)).toEqual(LABELS);
+    // the FairFace part: its own section (age and race tables, a row per cell, numbers from the runs' result.json)
+    const ff = report.split("## FairFace (the study's second dataset)\n")[1]!.split('\n## ')[0]!;
+    const plusAuc = [1, 2].map(
+      (s) =>
+        JSON.parse(readFileSync(join(out, 'runs', 'fairface-fairclip-plus', `seed-${s}`, 'result.json'), 'utf8'))
+          .selected.test.auc as number,
+    );
+    const ffMean = (100 * (plusAuc[0]! + plusAuc[1]!)) / 2;
+    const ffStd = (100 * Math.abs(plusAuc[0]! - plusAuc[1]!)) / Math.SQRT2;
+    for (const a of ['age', 'race']) {
+      const t = ff.split(`### FairFace: ${a}\n`)[1]!.split('###')[0]!;
+      for (const l of FF_LABELS) expect(t).toContain(`| **${l}** |`);
+      expect(t).toContain(`| **FairCLIP+ (FairFace)** | ${ffMean.toFixed(2)} ± ${ffStd.toFixed(2)} |`);
+      expect(svgSeries(readFileSync(join(out, 'figures', 'fairface', `group-auc-${a}.svg`), 'utf8')).names).toEqual(
+        FF_LABELS,
+      );
+    }
+    expect(ff).toContain('**No published FairFace numbers.**');
+    expect(ff).toContain('> Embedded default: the synthetic FairFace');
+    expect(existsSync(join(out, 'embedded-fairface', 'fairface_label_test.csv'))).toBe(true);
+    const ffRun = JSON.parse(
+      readFileSync(join(out, 'runs', 'fairface-clip-finetune', 'seed-1', 'result.json'), 'utf8'),
+    );
+    expect(ffRun.config.data.dataset).toBe('fairface');
+    expect(ffRun.config.eval.attributes).toEqual(['age', 'race']);
+    expect(ffRun.config.training.epochs).toBe(2); // --epochs applies to the FairFace cells too
+    expect(json.fairface.cells.map((c: { label: string }) => c.label)).toEqual(FF_LABELS);
+    expect(json.fairface.anchors.numbers).toEqual([]);
 
     // rerun: nothing recomputed, the same report (up to its time stamp)
     const again = await run(['--out', out, ...GRID]);
     expect(again.code).toBe(0);
     expect(again.stderr).not.toContain('running into');
     expect(again.stderr).not.toContain('distances: ');
-    expect(again.stderr.match(/reused/g)).toHaveLength(9);
+    expect(again.stderr.match(/reused/g)).toHaveLength(14);
     const strip = (s: string) => s.replace(/Generated [^\n]*/, '').replace(/\| (yes|no) \| runs\//g, '| runs/');
     expect(strip(readFileSync(join(out, 'report.md'), 'utf8'))).toBe(strip(report));
 
@@ -157,6 +187,13 @@ describe('bad input is refused before any work', () => {
     [['--attribute', 'race'], /use --attributes LIST/],
     [['--set', 'training.epochs=-1'], /training.epochs/],
     [['stray'], /unexpected argument "stray"/],
+    [
+      ['--fairface-data', '/nonexistent/fairface'],
+      /dataset folder not found: \/nonexistent\/fairface \(expected: a FairFace folder/,
+    ],
+    [['--fairface-data', '/tmp', '--no-fairface'], /--fairface-data and --no-fairface: give one/],
+    // the embedded FairFace as it is has no test labels (the app uses a copy with them when --fairface-data is absent)
+    [['--fairface-data', EMBEDDED_FAIRFACE], /label file fairface_label_test\.csv not found: .*fairface-mini/],
   ])('%j', async (argv, message) => {
     const r = await run(['--out', join(out, 'bad'), ...argv]);
     expect(r.code).toBe(2);
@@ -168,6 +205,8 @@ describe('bad input is refused before any work', () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--attributes LIST');
+    expect(r.stdout).toContain('--fairface-data DIR');
+    expect(r.stdout).toContain('--no-fairface');
     expect(r.stdout).toContain('--data /data/FairVLMed --weights ViT-B-16.safetensors');
   });
 });
@@ -244,6 +283,7 @@ describe('a field of fairness.attributes set by the user', () => {
       '--set',
       'fairness.attributes.gender=0.5',
       '--no-distances',
+      '--no-fairface',
       '--quiet',
     ]);
     expect(r.code).toBe(0);
@@ -257,6 +297,8 @@ describe('a field of fairness.attributes set by the user', () => {
     expect(label).toBe('A-FairCLIP [race 1, gender 0.5]');
     const json = JSON.parse(readFileSync(join(o, 'report.json'), 'utf8'));
     expect(json.cells.map((c: { label: string }) => c.label)).toEqual([label]);
+    expect(json.fairface).toBeNull(); // --no-fairface: no FairFace part
+    expect(existsSync(join(o, 'runs', 'fairface-clip-zeroshot'))).toBe(false);
     const md = readFileSync(join(o, 'report.md'), 'utf8');
     expect(md).toContain(`**${label}**`);
     expect(md).not.toContain('A-FairCLIP [race]');

@@ -2,10 +2,20 @@
  * The report from known numbers (no training): the comparison rule (difference of means against the sum of the
  * seed stds), the generated paragraph, tables beside the anchors, and the figures with the expected series.
  */
+import { FAIRFACE_AGES, FAIRFACE_RACES } from '@fairclip/datasets';
 import type { AttributeSummary } from '@fairclip/example-common';
 import { resolvePresetConfig } from '@fairclip/train';
 import { describe, expect, test } from 'vitest';
-import { buildReport, type CellResult, cellLabel, compare, type ReportInput, summarize } from '../src/report.ts';
+import { markdownTables } from '../src/anchors.ts';
+import {
+  buildReport,
+  type CellResult,
+  cellLabel,
+  compare,
+  type FairFaceInput,
+  type ReportInput,
+  summarize,
+} from '../src/report.ts';
 import { svgSeries } from './svg.test.ts';
 
 const GROUPS: Record<string, string[]> = {
@@ -14,11 +24,17 @@ const GROUPS: Record<string, string[]> = {
   ethnicity: ['Non-Hispanic', 'Hispanic'],
   language: ['English', 'Spanish', 'Other'],
 };
+/** FairFace's evaluated attributes with the dataset's group names. */
+const FF_GROUPS: Record<string, string[]> = {
+  age: [...FAIRFACE_AGES],
+  race: [...FAIRFACE_RACES],
+};
 
 /** An attribute summary whose every metric has the given per-seed values (group AUCs: the AUC values). */
 function attr(
   attribute: string,
   m: { auc: number[]; esAuc?: number[]; dpd?: number[]; deodds?: number[] },
+  groupNames: Record<string, string[]> = GROUPS,
 ): AttributeSummary {
   const s = (v: number[] | undefined) => summarize(v ?? m.auc.map(() => null));
   return {
@@ -28,7 +44,7 @@ function attr(
     dpd: s(m.dpd),
     deodds: s(m.deodds),
     esAcc: s(undefined),
-    groups: (GROUPS[attribute] ?? []).map((name) => ({ name, auc: s(m.auc) })),
+    groups: (groupNames[attribute] ?? []).map((name) => ({ name, auc: s(m.auc) })),
   };
 }
 
@@ -233,5 +249,110 @@ describe('cell labels come from the effective configuration', () => {
     const files = buildReport(input([cell('clip-finetune', null, m), c]));
     expect(files.markdown).toContain(`**${label}**`);
     expect(files.markdown).not.toContain('A-FairCLIP [race]');
+  });
+});
+
+describe('the FairFace section', () => {
+  /** A FairFace cell: age and race metrics from the given per-seed values; training curves unless zero-shot. */
+  const ffCell = (variant: string, m: Parameters<typeof attr>[1]): CellResult => {
+    const c = cell(variant, null, m, { distances: [], scores: null });
+    return {
+      ...c,
+      mode: variant === 'fairface-clip-zeroshot' ? 'zeroshot' : 'finetune',
+      test: Object.keys(FF_GROUPS).map((a) => attr(a, m, FF_GROUPS)),
+      curves: variant === 'fairface-clip-zeroshot' ? c.curves.map((s) => ({ ...s, epochs: [] })) : c.curves,
+    };
+  };
+  const ffCells = [
+    ffCell('fairface-clip-zeroshot', { auc: [0.55] }),
+    ffCell('fairface-clip-finetune', { auc: [0.6, 0.62], dpd: [0.1, 0.3] }),
+    ffCell('fairface-fairclip-plus', { auc: [0.7, 0.72], dpd: [0.2, 0.4] }),
+  ];
+  const ff: FairFaceInput = {
+    facts: ['FairFace fact'],
+    notes: ['FairFace note'],
+    attributes: Object.keys(FF_GROUPS),
+    groupNames: FF_GROUPS,
+    cells: ffCells,
+  };
+  const vlmed = [cell('clip-finetune', null, { auc: [0.6, 0.61, 0.62] })];
+  const files = buildReport({ ...input(vlmed), fairface: ff });
+  const md = files.markdown;
+  const section = md.split("## FairFace (the study's second dataset)")[1]!.split('\n## ')[0]!;
+
+  test('its own section: facts, notes, one table per attribute with a row per cell (×100, mean ± std)', () => {
+    expect(section).toContain('- FairFace fact');
+    expect(section).toContain('> FairFace note');
+    for (const a of ['age', 'race']) {
+      const t = markdownTables(section.split(`### FairFace: ${a}\n`)[1]!)[0]!;
+      expect(t[0]).toEqual(['Variant', 'AUC', 'ES-AUC', 'DPD', 'DEOdds', 'Group AUCs']);
+      // rows: the three cells, no anchor rows (the brief has no FairFace numbers)
+      expect(t.slice(1).map((r) => r[0])).toEqual([
+        '**CLIP zero-shot (FairFace)**',
+        '**CLIP fine-tuned (FairFace)**',
+        '**FairCLIP+ (FairFace)**',
+      ]);
+      // 0.6, 0.62: mean 61, sample std 0.02/√2 = 1.414 (×100); DPD 0.1, 0.3: 20 ± 14.14; one seed: no std
+      expect(t[2]!.slice(1, 4)).toEqual(['61.00 ± 1.41', '–', '20.00 ± 14.14']);
+      expect(t[1]![1]).toBe('55.00');
+      const groups = (a === 'age' ? FAIRFACE_AGES : FAIRFACE_RACES).map((g) => `${g} 71.00 ± 1.41`).join(', ');
+      expect(t[3]![5]).toBe(groups);
+    }
+  });
+
+  test('the study has no FairFace numbers: said plainly, with the brief’s conclusion and setup and their sections', () => {
+    expect(section).not.toContain('*anchor*');
+    expect(section).toContain('**No published FairFace numbers.**');
+    expect(section).toContain('"were not accessible" (fairclip.md §10)');
+    expect(section).toContain('[REPRO §6]: "generalisation to FairFace not evident"');
+    expect(section).toContain('[REPRO §5]: RN50 backbone, bs 128');
+  });
+
+  test('the reading compares FairCLIP+ with CLIP fine-tuned on age and race by the seed-spread rule', () => {
+    // AUC +10 points with stds 1.41 + 1.41: exceeds; DPD +10 with stds 14.14 + 14.14: within; ES-AUC undefined
+    const comps = files.fairfaceComparisons;
+    const plus = comps.filter((c) => c.cell === 'FairCLIP+ (FairFace)');
+    expect(plus.map((c) => `${c.attribute} ${c.metric} ${c.verdict}`)).toEqual([
+      'age auc exceeds',
+      'age dpd within',
+      'race auc exceeds',
+      'race dpd within',
+    ]);
+    expect(plus[0]!.delta).toBeCloseTo(10, 10);
+    expect(section).toContain(
+      'FairCLIP+ against CLIP fine-tuned on FairFace: 4 differences compared (age and race; AUC, ES-AUC, DPD, DEOdds; 2 seeds per cell',
+    );
+    expect(section).toContain(
+      '2 exceed the seed spread: age AUC +10.00 points (in its favour); race AUC +10.00 points (in its favour).',
+    );
+    expect(section).toContain(
+      'Fine-tuning moved the test AUC of gender classification by +6.00 points over zero-shot CLIP (one side has a single run',
+    );
+    // the FairVLMed reading is not changed by the FairFace cells
+    expect(files.comparisons).toEqual(buildReport(input(vlmed)).comparisons);
+  });
+
+  test('figures under figures/fairface/, with the FairFace cells as series and linked from the section', () => {
+    for (const a of ['age', 'race']) {
+      const f = `figures/fairface/group-auc-${a}.svg`;
+      const svg = files.figures.get(f)!;
+      expect(svgSeries(svg).names).toEqual(ffCells.map((c) => c.label));
+      expect(svg).toContain(`FairFace: Test AUC per ${a} group`);
+      expect(section).toContain(`](${f})`);
+    }
+    const loss = files.figures.get('figures/fairface/training-loss.svg')!;
+    expect(svgSeries(loss).names).toEqual(['CLIP fine-tuned (FairFace)', 'FairCLIP+ (FairFace)']);
+    expect(section).toContain('](figures/fairface/training-loss.svg)');
+    // FairVLMed's own figures hold no FairFace series
+    expect(svgSeries(files.figures.get('figures/group-auc-race.svg')!).names).toEqual(['CLIP fine-tuned']);
+  });
+
+  test('the runs table lists the FairFace runs; without FairFace there is no section', () => {
+    const runs = md.split('## Runs')[1]!;
+    expect(runs).toContain('| FairCLIP+ (FairFace) | 2 | 1 | no | /runs/fairface-fairclip-plus/seed-2 |');
+    const without = buildReport(input(vlmed));
+    expect(without.markdown).not.toContain('FairFace');
+    expect(without.fairfaceComparisons).toEqual([]);
+    expect([...without.figures.keys()].some((f) => f.includes('fairface'))).toBe(false);
   });
 });
