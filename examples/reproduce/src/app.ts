@@ -84,6 +84,35 @@ export const EMBEDDED_LR = 1e-4;
 /** The embedded default's group batch size of the fairness term (the presets' 32 per group; see embeddedGridProfile). */
 export const EMBEDDED_GROUP_BATCH = 8;
 
+/**
+ * The precision each trained cell ran in (result.json's `precision`): the official presets' 'fp16-emulated' is the
+ * official fp16 GPU runs emulated on float32 kernels, which the report must say.
+ */
+export function precisionNotes(cells: readonly CellResult[]): string[] {
+  const half: string[] = [];
+  let trained = 0;
+  for (const c of cells) {
+    const run = c.runs[0];
+    if (c.mode !== 'finetune' || !run) continue;
+    trained++;
+    let mode: unknown = null;
+    try {
+      mode = (JSON.parse(readFileSync(join(run.outDir, 'result.json'), 'utf8')) as { precision?: { mode?: unknown } })
+        .precision?.mode;
+    } catch {
+      mode = null;
+    }
+    if (mode === 'fp16-emulated') half.push(c.label);
+  }
+  if (trained === 0) return [];
+  if (half.length === 0) return ['Precision: every trained cell ran in float32 (training.precision fp32).'];
+  return [
+    `Precision: ${half.join(', ')} ran in fp16-emulated mode, the official code's fp16 GPU training emulated on ` +
+      'float32 kernels (weights rounded to float16 after each float32 Adam step; activations, logits and scores ' +
+      'rounded where the original computes in fp16), not native fp16 arithmetic; the other trained cells in float32.',
+  ];
+}
+
 /** The embedded data's facts for the reading, from its synth.json. */
 function embeddedFacts(root: string, testSize: number | undefined): EmbeddedDataFacts {
   let record: { options?: { bias?: number }; biasMechanism?: string } | null = null;
@@ -567,16 +596,19 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
       groupNames,
       cells: results,
       fairface,
-      profileNotes: embedded
-        ? [
-            `Embedded default: the structured synthetic Harvard-FairVLMed (${root}; its parameters, bias mechanism and ` +
-              'split construction are in its synth.json) and the default tiny CLIP pretrained on a separate synthetic ' +
-              `corpus, with a quick profile (${EMBEDDED_EPOCHS} fine-tuning epochs at learning rate ${EMBEDDED_LR}, the ` +
-              "examples' small-data settings). Point --data and --weights at the real dataset and ViT-B/16 weights for a " +
-              'reproduction.',
-            ...embeddedReading(results, embeddedFacts(root, firstResult?.data.sizes.test)),
-          ]
-        : [],
+      profileNotes: [
+        ...precisionNotes(results),
+        ...(embedded
+          ? [
+              `Embedded default: the structured synthetic Harvard-FairVLMed (${root}; its parameters, bias mechanism and ` +
+                'split construction are in its synth.json) and the default tiny CLIP pretrained on a separate synthetic ' +
+                `corpus, with a quick profile (${EMBEDDED_EPOCHS} fine-tuning epochs at learning rate ${EMBEDDED_LR}, the ` +
+                "examples' small-data settings). Point --data and --weights at the real dataset and ViT-B/16 weights for a " +
+                'reproduction.',
+              ...embeddedReading(results, embeddedFacts(root, firstResult?.data.sizes.test)),
+            ]
+          : []),
+      ],
     });
     mkdirSync(out, { recursive: true });
     rmSync(join(out, 'figures'), { recursive: true, force: true });
