@@ -10,8 +10,9 @@ export class TorchWorker {
   /** Resolves with the worker's first line: 'ready <torch version> <device> <threads>'. */
   readonly ready: Promise<string>;
 
-  constructor(python: string, script: string, config: ClipConfig, device = 'cpu') {
-    this.proc = spawn(python, [script, JSON.stringify(config), device]);
+  /** `threads`: torch.set_num_threads (CPU), or torch's own default when undefined. */
+  constructor(python: string, script: string, config: ClipConfig, device = 'cpu', threads?: number) {
+    this.proc = spawn(python, [script, JSON.stringify(config), device, ...(threads ? [String(threads)] : [])]);
     this.proc.stdout.setEncoding('utf8');
     this.proc.stdout.on('data', (chunk: string) => {
       this.buffer += chunk;
@@ -49,9 +50,10 @@ export async function startTorchWorker(
   script: string,
   config: ClipConfig,
   device = 'cpu',
+  threads?: number,
 ): Promise<{ worker: TorchWorker; info: string } | undefined> {
   try {
-    const worker = new TorchWorker(python, script, config, device);
+    const worker = new TorchWorker(python, script, config, device, threads);
     const info = await worker.ready;
     return { worker, info };
   } catch (e) {

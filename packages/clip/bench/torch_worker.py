@@ -4,7 +4,8 @@ tower, written from its description (pre-LN residual blocks with QuickGELU MLPs,
 projections, causal text transformer pooled at the largest token id), randomly initialised, float32.
 
 Protocol (one process per benchmark run, so interpreter and model start-up are not timed): argv[1] is the JSON of
-OpenAI's constructor arguments, argv[2] the torch device (default 'cpu'; 'cuda' synchronises before answering);
+OpenAI's constructor arguments, argv[2] the torch device (default 'cpu'; 'cuda' synchronises before answering),
+argv[3] (optional) the number of CPU threads (torch.set_num_threads; default: torch's own choice);
 then one command per stdin line, answered with one stdout line when done:
   infer B    image features of B random images (torch.no_grad)
   train B    one training step at batch B: symmetric contrastive loss, backward, SGD update
@@ -80,6 +81,8 @@ class Clip(nn.Module):
 def main():
     config = json.loads(sys.argv[1])
     device = torch.device(sys.argv[2] if len(sys.argv) > 2 else 'cpu')
+    if len(sys.argv) > 3 and int(sys.argv[3]) > 0:
+        torch.set_num_threads(int(sys.argv[3]))
     torch.manual_seed(0)
     model = Clip(config).float().to(device)
     opt = torch.optim.SGD(model.parameters(), lr=1e-6)

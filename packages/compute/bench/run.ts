@@ -2,12 +2,22 @@
 //  - matMul throughput (GFLOP/s);
 //  - fused soft-min throughput (pairs/s) and the same computation composed from tfjs ops (materialised N×M cost),
 //    reported as a ratio;
+//  - roundToFloat16 (the fp16 emulation's rounding) against its previous composition (bench/fp16-legacy.ts), as a
+//    ratio;
 //  - largest GPU buffer of the fused soft-min at N = M = 10^5 in 3-D on a hardware GPU (on a software adapter a
 //    smaller N is used and the output says so).
 // Run: pnpm bench (from packages/compute). Env: BENCH_BACKENDS=cpu,wasm,webgpu  BENCH_OUT=results.json
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, type ComputeHandle, describeAdapter, initCompute, softmin } from '../src/index.ts';
+import {
+  type BackendName,
+  type ComputeHandle,
+  describeAdapter,
+  initCompute,
+  roundToFloat16,
+  softmin,
+} from '../src/index.ts';
+import { roundValuesOld } from './fp16-legacy.ts';
 
 interface Row {
   backend: string;
@@ -95,6 +105,21 @@ async function benchBackend(name: BackendName, handle: ComputeHandle): Promise<v
       note: `composed time / fused time = ${(composed / fused).toFixed(2)}`,
     });
     tf.dispose([x, y, h]);
+  }
+  // roundToFloat16 against the previous composition, same inputs (values over binary16's whole range), same run.
+  for (const n of fast ? [1 << 20, 1 << 22] : [1 << 12, 1 << 18]) {
+    const x = tf.tidy(() => tf.mul(tf.tensor1d(lcg(n, 9)), 70000));
+    const reps = fast ? 10 : 5;
+    const now = await time(() => readAndDispose(roundToFloat16(x)), reps);
+    const before = await time(() => readAndDispose(roundValuesOld(x)), reps);
+    rows.push({
+      backend: name,
+      case: `roundToFloat16 n=${n}`,
+      ms: now,
+      throughput: `${(n / now / 1e3).toFixed(1)} Mvalues/s`,
+      note: `previous composition (bench/fp16-legacy.ts) time / this time = ${(before / now).toFixed(2)}`,
+    });
+    x.dispose();
   }
   if (gpu) {
     // Largest buffer at N = M = 10^5 in 3-D (hardware), or a smaller N on a software adapter.

@@ -5,12 +5,16 @@
  * |x| ≥ 65520 (halfway between 65504 and 2^16), NaN kept and ±0 kept. numpy's `astype(np.float16)` and torch's
  * `.half()` round this way.
  *
- * Composed of existing tfjs ops only, each of them exact here: the binade comes from a log2 estimate corrected by
- * exact comparisons with powers of two read from a table (a gather: no `pow`, whose GPU implementations are not
- * exact), the value is scaled by a power of two (exact multiplication), split into integer and fraction with
- * `floor` and rounded to even with comparisons (no reliance on the backends' `round`, whose tie rule differs between
- * backends). No new kernel is needed, so every backend runs the same definition; {@link roundToFloat16Reference} is
- * the plain-JS twin.
+ * Composed of a dozen existing elementwise tfjs ops, each exact in float32 (no new kernel: every backend runs the
+ * same definition; {@link roundToFloat16Reference} is the plain-JS twin):
+ * - normal range (Veltkamp's splitting): c = x·(2^13 + 1), hi = c − (c − x) is x rounded to 24 − 13 = 11 significant
+ *   bits, to nearest with ties to even (checked exhaustively over float32 against the twin), with no exponent range,
+ *   so 65520 rounds up to 2^16;
+ * - binary16's subnormals (|x| < 2^-14, a fixed step of 2^-24): (x + 0.75) − 0.75, since float32 numbers in
+ *   [0.5, 1) are spaced 2^-24 and 0.75 is an even multiple of it (ties to even);
+ * - overflow: |x| ≥ 65520 (where hi reaches 2^16, or c overflows) gives x·∞ = ±∞;
+ * - a result of zero takes x's sign (x·0), so ±0 and tiny negatives give ±0 as binary16 does; NaN propagates.
+ * tfjs runs each op as its own kernel writing float32 memory, so no backend fuses x·8193 − x into one rounding.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -29,47 +33,26 @@ export interface RoundToFloat16Options {
   gradient?: Float16Gradient;
 }
 
-/** Powers of two 2^k for k = POW2_MIN..POW2_MAX, exact in float32 (a gather table). */
-const POW2_MIN = -26;
-const POW2_MAX = 18;
-const pow2Values = Float32Array.from({ length: POW2_MAX - POW2_MIN + 1 }, (_, i) => 2 ** (i + POW2_MIN));
-const inversePow2Values = Float32Array.from(pow2Values, (v) => 1 / v);
-
-/** 2^e for integer-valued float32 tensors e in [POW2_MIN, POW2_MAX], exactly (a gather). */
-function pow2(table: tf.Tensor1D, e: tf.Tensor): tf.Tensor {
-  return tf.gather(table, tf.cast(tf.sub(e, POW2_MIN), 'int32'));
-}
+/** Veltkamp's splitting constant for 11 of float32's 24 significant bits: 2^(24 − 11) + 1. */
+const SPLITTER = 2 ** 13 + 1;
+/** The smallest normal binary16 value; below it the step is 2^-24. */
+const FLOAT16_MIN_NORMAL = 2 ** -14;
+/** An even multiple of 2^-24 in [0.5, 1), where float32's spacing is 2^-24. */
+const SUBNORMAL_SHIFTER = 0.75;
+/** Halfway between 65504 and 2^16: from here on binary16 overflows. */
+const FLOAT16_OVERFLOW = 65520;
 
 /** The rounded values (no gradient definition): see the module comment for the method. */
 function roundValues(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const x32 = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
-    const table = tf.tensor1d(pow2Values);
-    const inverse = tf.tensor1d(inversePow2Values);
     const a = tf.abs(x32);
-    // A finite stand-in in [2^-26, 2^17] for the binade search: values below 2^-26 round to ±0 and values above 2^17
-    // overflow whatever binade is used, NaN is restored at the end.
-    const aSafe = tf.where(tf.isNaN(a), tf.onesLike(a), tf.clipByValue(a, 2 ** -26, 2 ** 17));
-    // e ≈ floor(log2 |x|) (integer-valued float32), off by at most one near a power of two; corrected exactly
-    // against 2^e and 2^(e+1).
-    let e = tf.clipByValue(tf.floor(tf.mul(tf.log(aSafe), Math.LOG2E)), -26, 17);
-    e = tf.sub(e, tf.cast(tf.greater(pow2(table, e), aSafe), 'float32'));
-    e = tf.add(e, tf.cast(tf.lessEqual(pow2(table, tf.add(e, 1)), aSafe), 'float32'));
-    // binary16 binades: 2^-14 (below it the subnormals share the step 2^-24) to 2^15.
-    e = tf.clipByValue(e, -14, 15);
-    const stepExp = tf.sub(e, 10);
-    const step = pow2(table, stepExp);
-    const q = tf.mul(a, pow2(inverse, stepExp)); // |x| in units of the binade's step, exactly
-    const f = tf.floor(q);
-    const frac = tf.sub(q, f);
-    const odd = tf.equal(tf.sub(f, tf.mul(tf.floor(tf.mul(f, 0.5)), 2)), 1);
-    const up = tf.logicalOr(tf.greater(frac, 0.5), tf.logicalAnd(tf.equal(frac, 0.5), odd));
-    let m = tf.mul(tf.add(f, tf.cast(up, 'float32')), step);
-    m = tf.where(tf.greater(m, FLOAT16_MAX), tf.fill(m.shape, Number.POSITIVE_INFINITY), m);
-    let y = tf.where(tf.less(x32, 0), tf.neg(m), m);
-    // ±0 keeps its sign (x·0 for a finite x), NaN stays NaN.
-    y = tf.where(tf.equal(m, 0), tf.mul(x32, 0), y);
-    return tf.where(tf.isNaN(x32), x32, y);
+    const c = tf.mul(x32, SPLITTER);
+    const normal = tf.sub(c, tf.sub(c, x32));
+    const subnormal = tf.sub(tf.add(x32, SUBNORMAL_SHIFTER), SUBNORMAL_SHIFTER);
+    let y = tf.where(tf.less(a, FLOAT16_MIN_NORMAL), subnormal, normal);
+    y = tf.where(tf.greaterEqual(a, FLOAT16_OVERFLOW), tf.mul(x32, Number.POSITIVE_INFINITY), y);
+    return tf.where(tf.equal(y, 0), tf.mul(x32, 0), y);
   });
 }
 

@@ -31,6 +31,7 @@ import {
 } from './errors.ts';
 import { registerGradientsOnce } from './gradients.ts';
 import { registerKernels } from './kernels.ts';
+import { defaultWasmThreads, MAX_WASM_THREADS, prepareWasmBackend, type WasmThreadsState } from './wasm-threads.ts';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
@@ -49,6 +50,14 @@ export interface InitComputeOptions {
    * e.g. tf.sum fails without them; the union package `@tensorflow/tfjs` would do this at import.
    */
   registerGradients?: boolean;
+  /**
+   * Threads of the wasm backend's kernels (Node): default the `FAIRCLIP_WASM_THREADS` environment variable, else 1
+   * (see defaultWasmThreads for the measurement), at most 8. More than one runs tfjs' pthreads + SIMD build (XNNPACK on a
+   * thread pool of Node worker threads); 1 runs its single-threaded SIMD build. Fixed while the wasm backend lives
+   * (tf.removeBackend('wasm') ends it and its tensors; the next initCompute starts anew). When threads cannot be
+   * used, one thread runs and `fallbackReasons` says why.
+   */
+  wasmThreads?: number;
 }
 
 export interface ComputeHandle {
@@ -58,7 +67,12 @@ export interface ComputeHandle {
   /** The device's limits (webgpu only). */
   readonly limits?: Readonly<Record<string, number>>;
   readonly device?: GPUDevice;
-  /** Why preferred backends were skipped (backend 'auto'), in order. */
+  /** The threads of the wasm backend's kernels (wasm only). */
+  readonly wasmThreads?: number;
+  /**
+   * Why preferred backends were skipped (backend 'auto'), in order; on wasm also why fewer threads run than were
+   * requested (see `wasmThreads` in the options).
+   */
   readonly fallbackReasons: readonly string[];
   /** Resolves with a DeviceLostError if the device is lost (webgpu only; never resolves otherwise). */
   readonly lost: Promise<DeviceLostError>;
@@ -369,7 +383,24 @@ async function activate(name: BackendName): Promise<void> {
   await tf.ready();
 }
 
-async function initCpuLike(name: 'wasm' | 'cpu'): Promise<void> {
+/** The wasm thread count asked for: the option, else FAIRCLIP_WASM_THREADS, else the available cores (at most 8). */
+async function requestedWasmThreads(opts: InitComputeOptions): Promise<number> {
+  const fromEnv = isNode ? process.env.FAIRCLIP_WASM_THREADS : undefined;
+  const raw = opts.wasmThreads ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : undefined);
+  if (raw === undefined) return defaultWasmThreads();
+  if (!Number.isInteger(raw) || raw < 1) {
+    const shown = String(opts.wasmThreads ?? fromEnv).slice(0, 40);
+    const source = opts.wasmThreads !== undefined ? 'wasmThreads' : 'FAIRCLIP_WASM_THREADS';
+    throw new InvalidArgumentError(
+      `initCompute: ${source} must be a whole number of threads, 1 or more (got '${shown}'); ` +
+        `use 1 for single-threaded wasm, up to ${MAX_WASM_THREADS}`,
+    );
+  }
+  return raw;
+}
+
+/** Initialises cpu or wasm; for wasm, returns its threads (and why fewer than requested run, if so). */
+async function initCpuLike(name: 'wasm' | 'cpu', opts: InitComputeOptions): Promise<WasmThreadsState | undefined> {
   try {
     if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
     else await import('@tensorflow/tfjs-backend-wasm');
@@ -378,9 +409,11 @@ async function initCpuLike(name: 'wasm' | 'cpu'): Promise<void> {
       cause,
     });
   }
+  const threads = name === 'wasm' ? await prepareWasmBackend(await requestedWasmThreads(opts)) : undefined;
   registerKernels();
   await activate(name);
   if (name === 'cpu') silenceCpuBanner();
+  return threads && { ...threads };
 }
 
 /**
@@ -395,7 +428,13 @@ function silenceCpuBanner(): void {
   if (backend !== null && typeof backend.firstUse === 'boolean') backend.firstUse = false;
 }
 
-function makeHandle(backend: BackendName, ctx: WebGPUContext | undefined, fallbackReasons: string[]): ComputeHandle {
+function makeHandle(
+  backend: BackendName,
+  ctx: WebGPUContext | undefined,
+  fallbackReasons: string[],
+  wasm?: WasmThreadsState,
+): ComputeHandle {
+  if (wasm?.reason !== undefined) fallbackReasons.push(wasm.reason);
   let disposed = false;
   const device = ctx?.device;
   const lost = device ? deviceLostPromise(device) : never;
@@ -434,6 +473,7 @@ function makeHandle(backend: BackendName, ctx: WebGPUContext | undefined, fallba
   if (ctx) {
     Object.assign(handle, { adapterInfo: ctx.adapterInfo, limits: ctx.limits, device: ctx.device });
   }
+  if (wasm) Object.assign(handle, { wasmThreads: wasm.threads });
   return handle;
 }
 
@@ -462,8 +502,8 @@ export async function initCompute(opts: InitComputeOptions = {}): Promise<Comput
     return makeHandle('webgpu', ctx, []);
   }
   if (backend === 'wasm' || backend === 'cpu') {
-    await initCpuLike(backend);
-    return makeHandle(backend, undefined, []);
+    const threads = await initCpuLike(backend, opts);
+    return makeHandle(backend, undefined, [], threads);
   }
   const reasons: string[] = [];
   const softwareOnly = isNode && !allowSoftware ? softwareOnlyVulkan(await hostIcdEnv()) : undefined;
@@ -489,11 +529,12 @@ export async function initCompute(opts: InitComputeOptions = {}): Promise<Comput
       reasons.push(`webgpu: ${(err as Error).message}`);
     }
   try {
-    await initCpuLike('wasm');
-    return makeHandle('wasm', undefined, reasons);
+    const threads = await initCpuLike('wasm', opts);
+    return makeHandle('wasm', undefined, reasons, threads);
   } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
     reasons.push(`wasm: ${(err as Error).message}`);
   }
-  await initCpuLike('cpu');
+  await initCpuLike('cpu', opts);
   return makeHandle('cpu', undefined, reasons);
 }
