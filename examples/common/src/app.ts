@@ -25,12 +25,15 @@ import {
  * apply them when --data is not given, before the user's --set overrides (which therefore still win). Linear-probe
  * presets get `linearProbe.batchSize=16` (the preset's 512 makes no batch of 48 samples; 16 gives 3 LARS steps an
  * epoch) and `linearProbe.epochs=100` (10 warm-up epochs and evaluation every 10 epochs as the preset; the preset's
- * 1000 epochs take about a minute on 2 CPU cores). Every other preset runs on the embedded data as it is: [].
+ * 1000 epochs take about a minute on 2 CPU cores) and `linearProbe.augmentation="none"` (features extracted once:
+ * the original's per-epoch crops and flips recompute every training feature each epoch, over a minute here; the
+ * result notes say which is in effect). Every other preset runs on the embedded data as it is: [].
  * An unknown preset throws @fairclip/train's ConfigError naming it.
  */
 export function embeddedProfile(preset: string): string[] {
   const cfg = resolvePresetConfig(preset);
-  if (cfg.mode === 'linear-probe') return ['linearProbe.batchSize=16', 'linearProbe.epochs=100'];
+  if (cfg.mode === 'linear-probe')
+    return ['linearProbe.batchSize=16', 'linearProbe.epochs=100', 'linearProbe.augmentation="none"'];
   return [];
 }
 

@@ -23,7 +23,11 @@ const TRAIN = synth.counts.train.samples;
 
 describe('embeddedProfile', () => {
   test('linear probing gets a batch that fits the embedded training split and a short budget', () => {
-    expect(embeddedProfile('linear-probe')).toEqual(['linearProbe.batchSize=16', 'linearProbe.epochs=100']);
+    expect(embeddedProfile('linear-probe')).toEqual([
+      'linearProbe.batchSize=16',
+      'linearProbe.epochs=100',
+      'linearProbe.augmentation="none"',
+    ]);
     const preset = resolvePresetConfig('linear-probe').linearProbe!;
     expect(Math.floor(TRAIN / preset.batchSize)).toBe(0); // the preset alone makes no batch (the bug it fixes)
     const lp = resolvePresetConfig('linear-probe', embeddedProfile('linear-probe')).linearProbe!;

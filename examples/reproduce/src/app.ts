@@ -186,7 +186,7 @@ Options of this app:
   --no-distances         skip the Sinkhorn analysis
   --fairface-data DIR    the FairFace folder of the FairFace part (${FAIRFACE_VARIANTS.join(', ')}; the same
                          seeds, model and overrides; its own report section); default the embedded synthetic
-                         FairFace (copied to <out>/embedded-fairface, its val labels as test labels)
+                         FairFace (generated at first use into the cache, with test labels)
   --no-fairface          skip the FairFace part
 
 ${EXECUTOR_HELP}

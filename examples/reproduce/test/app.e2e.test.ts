@@ -139,7 +139,8 @@ describe('reproduce on the embedded default', () => {
     }
     expect(ff).toContain('**No published FairFace numbers.**');
     expect(ff).toContain('> Embedded default: the synthetic FairFace');
-    expect(existsSync(join(out, 'embedded-fairface', 'fairface_label_test.csv'))).toBe(true);
+    // the embedded FairFace is generated at first use into the cache (not copied under --out), with test labels
+    expect(existsSync(join(json.fairface.data, 'fairface_label_test.csv'))).toBe(true);
     const ffRun = JSON.parse(
       readFileSync(join(out, 'runs', 'fairface-clip-finetune', 'seed-1', 'result.json'), 'utf8'),
     );

@@ -134,6 +134,8 @@ const provenance = {
   command,
   backend: compute.backend,
   initSeed: DEFAULT_MODEL_SEED,
+  /** The fixtures' provenance field: the seed of the initial weights and of the pretraining run. */
+  seed: DEFAULT_MODEL_SEED,
   corpus: {
     generator: '@fairclip/datasets synthesizeStructuredFairVlmed',
     options: { ...PRETRAIN_CORPUS, imageShape: [...PRETRAIN_CORPUS.imageShape] },
