@@ -403,8 +403,11 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
         );
       if (arch !== null) archOverride.push(`model.arch=${JSON.stringify(arch)}`);
     }
-    // the embedded default: the structured synthetic FairVLMed, generated at first use into the cache
-    const dataArgs = embedded ? { ...args, data: embeddedDefault('fairvlmed', io).root } : args;
+    // the embedded default: the structured synthetic FairVLMed, generated at first use into the cache; what the
+    // generation says is held back until every check passed (a user mistake stays one line)
+    const heldNotes: string[] = [];
+    const noteIo: Io = { ...io, stderr: (line: string) => heldNotes.push(line) };
+    const dataArgs = embedded ? { ...args, data: embeddedDefault('fairvlmed', noteIo).root } : args;
     const base = [...baseOverrides(dataArgs, 'fairvlmed'), ...archOverride];
     const root = JSON.parse(base[0]!.slice('data.path='.length)) as string;
     const cells = gridCells(variants, attributes);
@@ -429,7 +432,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
     const ffRoot = noFairface
       ? null
       : ffEmbedded
-        ? embeddedDefault('fairface', io).root
+        ? embeddedDefault('fairface', noteIo).root
         : checkDataset(ffOpt.value, 'fairface');
     const ffCells: CellId[] = ffRoot === null ? [] : FAIRFACE_VARIANTS.map((variant) => ({ variant, attribute: null }));
     const ffOverrides = (c: CellId) => [
@@ -446,6 +449,7 @@ export async function runApp(argv: readonly string[], io: Io): Promise<number> {
     // with Slurm or --collect the runs execute elsewhere and this process only builds the report: cpu suffices
     const inProcess = exec.options.executor === 'local' && !exec.options.collect;
     const compute = await computeFor(inProcess ? args : { ...args, backend: 'cpu', allowSoftwareAdapter: false });
+    for (const line of heldNotes) io.stderr(line);
     const out = resolve(args.out);
     const cache = new ImageCache();
     const total = [...configs, ...ffConfigs].reduce((n, c) => n + (c.mode === 'zeroshot' ? 1 : seeds.length), 0);
