@@ -56,8 +56,9 @@ describe('linear probe on the embedded default', () => {
     expect(val.rows).toHaveLength(2);
     const k = val.header.indexOf('auc');
     let best = 0;
+    // ties keep the later evaluated epoch, as the original scripts (`best_auc <= overall_auc`)
     val.rows.forEach((row, i) => {
-      if (Number(row[k]) > Number(val.rows[best]![k])) best = i;
+      if (Number(row[k]) >= Number(val.rows[best]![k])) best = i;
     });
     const epoch = val.rows[best]![0];
     const testRow = tst.rows.find((row) => row[0] === epoch)!;
