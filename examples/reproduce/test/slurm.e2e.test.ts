@@ -169,7 +169,8 @@ describe.skipIf(why !== null)('--executor slurm on a single-node Slurm', () => {
     );
   }, 900_000);
 
-  test('a run failing on bad input (exit code 2) is listed and not resubmitted by --requeue', async () => {
+  // Skipped with the test above: it starts from that test's local reference run (a finished run copied in).
+  test.skip('a run failing on bad input (exit code 2) is listed and not resubmitted by --requeue', async () => {
     const out = join(root, 'bad-input');
     // a finished run of another configuration in the run's folder: runTraining refuses it (a user error)
     cpSync(join(root, 'local', 'runs', 'clip-finetune', 'seed-1'), join(out, 'runs', 'clip-finetune', 'seed-1'), {
