@@ -139,9 +139,15 @@ for (const d of readdirSync(join(root, 'packages'))) {
 }
 
 for (const [name, { dir, pkg, declared, imports }] of libraries) {
-  // Declared but never imported: a dependency every user installs for nothing.
+  // Declared but never imported: a dependency every user installs for nothing. Optional peers are exempt (never
+  // installed for users; e.g. train's image workers load tsx from a string only when run from source).
+  const optionalPeers = new Set(
+    Object.entries(pkg.peerDependenciesMeta ?? {})
+      .filter(([, meta]) => meta?.optional)
+      .map(([n]) => n),
+  );
   for (const d of declared)
-    if (!imports.has(d))
+    if (!imports.has(d) && !optionalPeers.has(d))
       errors.push(`${name} declares '${d}' but its src/ never imports it (remove it, or move it to devDependencies)`);
   // Dependencies (package.json) and imports (source), checked by the same rules.
   const uses = [
