@@ -26,12 +26,10 @@ import {
   FAIRVLMED_EVAL_ATTRIBUTES,
   FAIRVLMED_GROUPS,
   type FairVlmedAttribute,
-  formatCsvRow,
   mixSeed,
   SeededRng,
 } from '@fairclip/io';
 import { DatasetError, ioError } from '../errors.ts';
-import { encodeNpz } from '../files.ts';
 import {
   DISC_PHOTO_STYLE,
   FAIRVLMED_STYLE,
@@ -40,8 +38,15 @@ import {
   renderStructuredFundus,
 } from './fundus.ts';
 import { atlasCaption, type NoteFacts, type NoteKind, rawNote, summaryNote } from './notes.ts';
-import { DATA_SUMMARY_ALL_COLUMNS, FAIRVLMED_SPLITS, type Split, SUMMARY_USE, UNKNOWN } from './schema.ts';
-import { SYNTH_PROPORTIONS, SYNTH_PROVENANCE_FILE } from './synth.ts';
+import { FAIRVLMED_SPLITS, type Split, UNKNOWN } from './schema.ts';
+import {
+  DATA_CSV_HEADER,
+  groupName,
+  NOTES_CSV_HEADER,
+  SYNTH_PROPORTIONS,
+  SYNTH_PROVENANCE_FILE,
+  sampleFiles,
+} from './synth.ts';
 
 /** Version of the structured generator's output; part of the cache folder name. Bump on any change of output. */
 export const STRUCTURED_SYNTH_VERSION = 2;
@@ -135,8 +140,6 @@ function pick(rng: SeededRng, probs: readonly number[]): number {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const code = (attribute: FairVlmedAttribute, i: number) => (i >= FAIRVLMED_GROUPS[attribute].length ? UNKNOWN : i);
-const groupName = (attribute: FairVlmedAttribute, c: number) =>
-  c === UNKNOWN ? 'unknown' : FAIRVLMED_GROUPS[attribute][c]!;
 
 /** Validates the options (BAD_ARGUMENT naming the field). */
 export function checkStructuredOptions(o: StructuredSynthOptions): StructuredSynthOptions {
@@ -289,8 +292,6 @@ export function structuredImage(o: StructuredSynthOptions, s: StructuredSample):
   );
 }
 
-const csvLine = (fields: readonly string[]) => `${formatCsvRow(fields)}\n`;
-
 function groupCounts(samples: readonly StructuredSample[], split: Split) {
   const used = samples.filter((s) => s.split === split && (split === 'train' || passesFilter(s.attributes)));
   return Object.fromEntries(
@@ -373,44 +374,16 @@ export function synthesizeStructuredFairVlmed(
   } catch (e) {
     throw ioError(e, dir, 'create');
   }
-  let summaryCsv = csvLine(['File Name', 'Original Note', 'Summarized Note']);
-  let dataCsv = csvLine(DATA_SUMMARY_ALL_COLUMNS);
-  const scalarI = (v: number) => ({ dtype: 'int64' as const, shape: [], data: BigInt64Array.of(BigInt(v)) });
-  const scalarF = (v: number) => ({ dtype: 'float64' as const, shape: [], data: Float64Array.of(v) });
+  let summaryCsv = NOTES_CSV_HEADER;
+  let dataCsv = DATA_CSV_HEADER;
   for (const s of samples) {
     const image = structuredImage(o, s);
     const rng = new SeededRng(mixSeed(o.seed, Number(s.file.slice(5, 10)), 8));
     const tds = Float64Array.from({ length: 52 }, () => round2(s.md + rng.nextNormal() * 1.5));
-    const npz = encodeNpz(
-      {
-        slo_fundus: { dtype: 'float32', shape: [...o.imageShape], data: image },
-        md: scalarF(s.md),
-        tds: { dtype: 'float64', shape: [52], data: tds },
-        age: scalarF(s.age),
-        gender: scalarI(s.attributes.gender),
-        race: scalarI(s.attributes.race),
-        ethnicity: scalarI(s.attributes.ethnicity),
-        language: scalarI(s.attributes.language),
-        maritalstatus: scalarI(s.attributes.maritalstatus),
-        glaucoma: scalarI(s.glaucoma),
-      },
-      { compress: true },
-    );
-    write(join(dir, folders[s.split], s.file), npz);
-    summaryCsv += csvLine([s.file, s.note, s.summary]);
-    dataCsv += csvLine([
-      s.file,
-      s.age.toFixed(2),
-      groupName('gender', s.attributes.gender),
-      groupName('race', s.attributes.race),
-      groupName('ethnicity', s.attributes.ethnicity),
-      groupName('language', s.attributes.language),
-      groupName('maritalstatus', s.attributes.maritalstatus),
-      s.note,
-      s.summary,
-      s.glaucoma ? 'yes' : 'no',
-      SUMMARY_USE[s.split],
-    ]);
+    const files = sampleFiles(s, image, o.imageShape, tds);
+    write(join(dir, folders[s.split], s.file), files.npz);
+    summaryCsv += files.notesRow;
+    dataCsv += files.dataRow;
   }
   write(join(dir, 'gpt-4_summarized_notes.csv'), summaryCsv);
   write(join(dir, 'data_summary.csv'), dataCsv);

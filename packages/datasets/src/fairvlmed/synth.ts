@@ -186,12 +186,61 @@ export function renderFundus(
   return out;
 }
 
-function csvLine(fields: readonly string[]): string {
+/** One CSV line (RFC 4180 fields, newline-terminated). */
+export function csvLine(fields: readonly string[]): string {
   return `${formatCsvRow(fields)}\n`;
 }
 
-function groupName(attribute: FairVlmedAttribute, code: number): string {
+/** The CSV name of an attribute's group code ('unknown' for UNKNOWN). */
+export function groupName(attribute: FairVlmedAttribute, code: number): string {
   return code === UNKNOWN ? 'unknown' : FAIRVLMED_GROUPS[attribute][code]!;
+}
+
+/** The header lines of the notes CSV and of data_summary.csv. */
+export const NOTES_CSV_HEADER = csvLine(['File Name', 'Original Note', 'Summarized Note']);
+export const DATA_CSV_HEADER = csvLine(DATA_SUMMARY_ALL_COLUMNS);
+
+/**
+ * One sample as the real dataset stores it (the README's npz keys; its rows of the notes CSV and of
+ * data_summary.csv), shared by both generators.
+ */
+export function sampleFiles(
+  s: Pick<SynthSample, 'file' | 'split' | 'glaucoma' | 'attributes' | 'age' | 'md' | 'note' | 'summary'>,
+  image: Float32Array,
+  imageShape: readonly number[],
+  tds: Float64Array,
+): { npz: Uint8Array; notesRow: string; dataRow: string } {
+  const scalarI = (v: number) => ({ dtype: 'int64' as const, shape: [], data: BigInt64Array.of(BigInt(v)) });
+  const scalarF = (v: number) => ({ dtype: 'float64' as const, shape: [], data: Float64Array.of(v) });
+  const npz = encodeNpz(
+    {
+      slo_fundus: { dtype: 'float32', shape: [...imageShape], data: image },
+      md: scalarF(s.md),
+      tds: { dtype: 'float64', shape: [52], data: tds },
+      age: scalarF(s.age),
+      gender: scalarI(s.attributes.gender),
+      race: scalarI(s.attributes.race),
+      ethnicity: scalarI(s.attributes.ethnicity),
+      language: scalarI(s.attributes.language),
+      maritalstatus: scalarI(s.attributes.maritalstatus),
+      glaucoma: scalarI(s.glaucoma),
+    },
+    { compress: true },
+  );
+  const dataRow = csvLine([
+    s.file,
+    s.age.toFixed(2),
+    groupName('gender', s.attributes.gender),
+    groupName('race', s.attributes.race),
+    groupName('ethnicity', s.attributes.ethnicity),
+    groupName('language', s.attributes.language),
+    groupName('maritalstatus', s.attributes.maritalstatus),
+    s.note,
+    s.summary,
+    s.glaucoma ? 'yes' : 'no',
+    SUMMARY_USE[s.split],
+  ]);
+  return { npz, notesRow: csvLine([s.file, s.note, s.summary]), dataRow };
 }
 
 /** Validates options; BAD_ARGUMENT naming the bad one. */
@@ -300,45 +349,17 @@ export function synthesizeFairVlmed(
   } catch (e) {
     throw ioError(e, dir, 'create');
   }
-  let summaryCsv = csvLine(['File Name', 'Original Note', 'Summarized Note']);
-  let dataCsv = csvLine(DATA_SUMMARY_ALL_COLUMNS);
+  let summaryCsv = NOTES_CSV_HEADER;
+  let dataCsv = DATA_CSV_HEADER;
   samples.forEach((s, k) => {
     const rng = new SeededRng(mixSeed(o.seed, k + 1, 2));
     const tone = [0, -12, 6][s.attributes.race] ?? 0;
     const image = renderFundus(rng, o.imageShape, s.cupToDisc, tone);
     const tds = Float64Array.from({ length: 52 }, () => round2(s.md + rng.nextNormal() * 1.5));
-    const scalarI = (v: number) => ({ dtype: 'int64' as const, shape: [], data: BigInt64Array.of(BigInt(v)) });
-    const scalarF = (v: number) => ({ dtype: 'float64' as const, shape: [], data: Float64Array.of(v) });
-    const npz = encodeNpz(
-      {
-        slo_fundus: { dtype: 'float32', shape: [...o.imageShape], data: image },
-        md: scalarF(s.md),
-        tds: { dtype: 'float64', shape: [52], data: tds },
-        age: scalarF(s.age),
-        gender: scalarI(s.attributes.gender),
-        race: scalarI(s.attributes.race),
-        ethnicity: scalarI(s.attributes.ethnicity),
-        language: scalarI(s.attributes.language),
-        maritalstatus: scalarI(s.attributes.maritalstatus),
-        glaucoma: scalarI(s.glaucoma),
-      },
-      { compress: true },
-    );
-    write(join(dir, folders[s.split], s.file), npz);
-    summaryCsv += csvLine([s.file, s.note, s.summary]);
-    dataCsv += csvLine([
-      s.file,
-      s.age.toFixed(2),
-      groupName('gender', s.attributes.gender),
-      groupName('race', s.attributes.race),
-      groupName('ethnicity', s.attributes.ethnicity),
-      groupName('language', s.attributes.language),
-      groupName('maritalstatus', s.attributes.maritalstatus),
-      s.note,
-      s.summary,
-      s.glaucoma ? 'yes' : 'no',
-      SUMMARY_USE[s.split],
-    ]);
+    const files = sampleFiles(s, image, o.imageShape, tds);
+    write(join(dir, folders[s.split], s.file), files.npz);
+    summaryCsv += files.notesRow;
+    dataCsv += files.dataRow;
   });
   write(join(dir, o.summaryFileName), summaryCsv);
   write(join(dir, 'data_summary.csv'), dataCsv);
